@@ -1,0 +1,40 @@
+# DE Sandbox front door: `make help` lists every target. Native targets need only Python 3.11; uv is bootstrapped.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.ONESHELL:
+
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+PY := $(CURDIR)/.venv/bin/python
+SANDBOX := $(PY) -m de_sandbox.cli
+PYTEST_ARGS ?=
+
+help: ## List every target with one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(CURDIR)/.tools/bin/uv:
+	python3 -m venv $(CURDIR)/.tools && $(CURDIR)/.tools/bin/pip install --quiet uv
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+install: .venv/.synced ## Install the locked Python environment into .venv (bootstraps uv)
+
+demo: install ## Run the example pipeline end to end on DuckDB and print a summary
+	$(SANDBOX) demo
+
+run: install ## Run one DAG once on the embedded default: make run DAG=<dag_id> [DATE=<logical date>]
+	@test -n "$(DAG)" || { echo "usage: make run DAG=<dag_id> [DATE=<logical date>]" >&2; exit 2; }
+	$(SANDBOX) run "$(DAG)" $(if $(DATE),--date "$(DATE)")
+
+test: install ## Run the whole test suite (installs test-only system packages it needs)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install ## Benchmark the example DAG against a plain dbt build, side by side
+	$(SANDBOX) bench
+
+lint: install ## Lint Python (ruff) and SQL (sqlfluff)
+	$(PY) -m ruff check src dags tests
+	$(PY) -m ruff format --check src dags tests
+
+.PHONY: help install demo run test bench lint

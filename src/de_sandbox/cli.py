@@ -1,0 +1,33 @@
+"""`de-sandbox` command line: the Makefile's targets call these subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+# Each entry registers one subcommand: register(subparsers) adds a parser whose `func` handles it.
+Registrar = Callable[[argparse._SubParsersAction], None]
+
+
+def _registrars() -> list[Registrar]:
+    from de_sandbox import system
+
+    return [system.register]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="de-sandbox", description=__doc__)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for register in _registrars():
+        register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
