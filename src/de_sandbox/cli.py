@@ -11,9 +11,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import system
+    from de_sandbox import envfile, system
 
-    return [system.register]
+    return [envfile.register, system.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
