@@ -1,0 +1,1 @@
+"""Ingestion through object storage: sources, S3 client and stand-in, parsing with quarantine, loading."""

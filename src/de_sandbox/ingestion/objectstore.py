@@ -1,0 +1,89 @@
+"""The object store (MinIO or an S3-compatible stand-in) through the `minio` client: land, read, archive."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import CopySource
+from minio.error import S3Error
+
+from de_sandbox.ingestion.config import IngestionSettings, get_ingestion_settings
+
+# A fixed region spares the client a GetBucketLocation round trip and suits MinIO and the stand-in alike.
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    bucket: str
+    key: str
+    size: int
+
+
+class ObjectStore:
+    """Thin wrapper over `minio.Minio` with the two buckets of the sandbox: raw landing and archive."""
+
+    def __init__(self, settings: IngestionSettings | None = None) -> None:
+        self.settings = settings or get_ingestion_settings()
+        self.client = Minio(
+            self.settings.minio_endpoint,
+            access_key=self.settings.minio_access_key,
+            secret_key=self.settings.minio_secret_key,
+            secure=self.settings.minio_secure,
+            region=REGION,
+            http_client=urllib3.PoolManager(
+                timeout=urllib3.Timeout(connect=5, read=60),
+                # Few quick retries: an unreachable store should fail a task in seconds, not minutes.
+                retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+            ),
+        )
+        self.raw_bucket = self.settings.bucket_raw
+        self.archive_bucket = self.settings.bucket_archive
+
+    def ensure_buckets(self) -> None:
+        for bucket in (self.raw_bucket, self.archive_bucket):
+            if not self.client.bucket_exists(bucket):
+                self.client.make_bucket(bucket)
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> StoredObject:
+        self.client.put_object(bucket, key, io.BytesIO(data), len(data), content_type=content_type)
+        return StoredObject(bucket, key, len(data))
+
+    def get(self, bucket: str, key: str) -> bytes:
+        response = self.client.get_object(bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+    def exists(self, bucket: str, key: str) -> bool:
+        try:
+            self.client.stat_object(bucket, key)
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject", "NotFound"):
+                return False
+            raise
+        return True
+
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        return sorted(
+            obj.object_name for obj in self.client.list_objects(bucket, prefix=prefix, recursive=True)
+        )
+
+    def archive(self, key: str) -> StoredObject:
+        """Move one processed object from the raw bucket to the same key in the archive bucket."""
+        self.client.copy_object(self.archive_bucket, key, CopySource(self.raw_bucket, key))
+        size = self.client.stat_object(self.archive_bucket, key).size
+        self.client.remove_object(self.raw_bucket, key)
+        return StoredObject(self.archive_bucket, key, size)
+
+    def is_reachable(self) -> bool:
+        try:
+            self.client.list_buckets()
+        except Exception:  # noqa: BLE001 - any connection or auth failure means "not usable"
+            return False
+        return True

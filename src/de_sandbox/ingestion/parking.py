@@ -1,0 +1,221 @@
+"""Stavanger parking-house occupancy: snapshots from the city's open-data REST API (a JSON list of records
+with `Dato`, `Klokkeslett` in Oslo time, `Sted`, `Latitude`, `Longitude`, `Antall_ledige_plasser`).
+
+The source is the API's http(s) URL (one current snapshot per call) or a directory of recorded responses named
+`parking-YYYYMMDDTHHMMZ.json` (UTC), of which a run takes those inside its window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
+
+PIPELINE = "stavanger_parking"
+RAW_TABLE = "raw.stavanger_parking"
+RAW_COLUMNS = (
+    "window_start",
+    "snapshot_at",
+    "parking_house",
+    "latitude",
+    "longitude",
+    "free_spaces",
+    "source_file",
+    "record_no",
+    "loaded_at",
+)
+RAW_DDL = f"""create table if not exists {RAW_TABLE} (
+    window_start timestamp not null,
+    snapshot_at timestamp not null,
+    parking_house varchar(200) not null,
+    latitude double precision,
+    longitude double precision,
+    free_spaces integer not null,
+    source_file varchar(1000) not null,
+    record_no integer not null,
+    loaded_at timestamp not null
+)"""
+REQUIRED_FIELDS = ("Dato", "Klokkeslett", "Sted", "Antall_ledige_plasser")
+OSLO = ZoneInfo("Europe/Oslo")
+SNAPSHOT_FORMAT = "parking-%Y%m%dT%H%MZ.json"
+
+
+def response_name(taken_at: datetime) -> str:
+    return f"{taken_at:parking-%Y%m%dT%H%MZ.json}"
+
+
+def object_key(window_start: datetime, name: str) -> str:
+    """Partitioned landing key in the raw bucket."""
+    w = window_start
+    return f"{PIPELINE}/year={w:%Y}/month={w:%m}/day={w:%d}/hour={w:%H}/{name}"
+
+
+def fetch(source: str, window_start: datetime, window_end: datetime, timeout: float = 60.0) -> list[tuple]:
+    """(name, body) of each response for the window: one live call, or the recorded ones inside the window."""
+    if "://" in source and not source.startswith("file://"):
+        request = urllib.request.Request(source, headers={"Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                body = response.read()
+        except urllib.error.HTTPError as error:
+            detail = error.read()[:200].decode("utf-8", "replace")
+            raise MalformedSourceError(f"parking API error response: HTTP {error.code} {detail}") from error
+        return [(response_name(datetime.now(UTC)), body)]
+    directory = Path(source.removeprefix("file://"))
+    found = []
+    for path in sorted(directory.glob("parking-*.json")):
+        taken_at = datetime.strptime(path.name, SNAPSHOT_FORMAT)
+        if window_start <= taken_at < window_end:
+            found.append((path.name, path.read_bytes()))
+    if not found:
+        raise FileNotFoundError(
+            f"no recorded parking responses in {directory} for [{window_start}, {window_end})"
+        )
+    return found
+
+
+def _snapshot_time(record: dict) -> datetime:
+    local = datetime.strptime(f"{record['Dato']} {record['Klokkeslett']}", "%d.%m.%Y %H:%M")
+    return local.replace(tzinfo=OSLO).astimezone(UTC).replace(tzinfo=None)
+
+
+def _coordinate(value: object) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def parse(body: bytes, source_file: str, window_start: datetime, seen: dict | None = None) -> ParseResult:
+    """Parse one API response; bad records are quarantined with a reason, an error response raises.
+
+    `seen` carries (house, snapshot time) -> record across the responses of one window to catch duplicates.
+    """
+    seen = {} if seen is None else seen
+    try:
+        payload = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedSourceError(f"{source_file}: response is not JSON ({error})") from error
+    if isinstance(payload, dict):
+        message = payload.get("error") or payload.get("message") or payload
+        raise MalformedSourceError(f"{source_file}: parking API error response: {message}")
+    if not isinstance(payload, list):
+        raise MalformedSourceError(
+            f"{source_file}: expected a JSON list of records, got {type(payload).__name__}"
+        )
+    if not payload:
+        raise MalformedSourceError(f"{source_file}: empty response, no parking records")
+    result = ParseResult(records_in=len(payload))
+    for record_no, record in enumerate(payload, start=1):
+        raw = json.dumps(record, ensure_ascii=False)
+        if not isinstance(record, dict):
+            result.quarantine(source_file, record_no, raw, "record is not a JSON object")
+            continue
+        missing = [name for name in REQUIRED_FIELDS if record.get(name) in (None, "")]
+        if missing:
+            result.quarantine(source_file, record_no, raw, f"missing field(s): {', '.join(missing)}")
+            continue
+        free_text = str(record["Antall_ledige_plasser"]).strip()
+        if not free_text.isdigit():
+            result.quarantine(
+                source_file, record_no, raw, f"Antall_ledige_plasser is not a count: {free_text!r}"
+            )
+            continue
+        try:
+            snapshot_at = _snapshot_time(record)
+        except ValueError:
+            reason = f"unreadable Dato/Klokkeslett: {record['Dato']!r} {record['Klokkeslett']!r}"
+            result.quarantine(source_file, record_no, raw, reason)
+            continue
+        key = (str(record["Sted"]).strip(), snapshot_at)
+        if key in seen:
+            result.quarantine(source_file, record_no, raw, f"duplicate of {seen[key]} (same Sted and time)")
+            continue
+        seen[key] = f"{source_file} record {record_no}"
+        result.rows.append(
+            (
+                window_start,
+                snapshot_at,
+                key[0],
+                _coordinate(record.get("Latitude")),
+                _coordinate(record.get("Longitude")),
+                int(free_text),
+                source_file,
+                record_no,
+            )
+        )
+    return result
+
+
+SAMPLE_HOUSES = {
+    "Jernbanen": (58.966314, 5.732613, 340),
+    "Jorenholmen": (58.972064, 5.734716, 330),
+    "Kyrkjegata": (58.969376, 5.731029, 171),
+    "Posten": (58.968561, 5.735231, 250),
+    "Siddis": (58.965236, 5.726989, 400),
+    "St. Olav": (58.967497, 5.739227, 220),
+    "Kiellandshuset": (58.971155, 5.728532, 160),
+    "Løkkeveien": (58.974431, 5.722043, 180),
+}
+SAMPLE_INTERVAL = timedelta(minutes=15)
+
+
+def generate_response(taken_at: datetime) -> bytes:
+    """A deterministic recorded response at `taken_at` (naive UTC), shaped like the live API's."""
+    rng = random.Random(f"{PIPELINE}-{taken_at:%Y%m%d%H%M}")
+    local = taken_at.replace(tzinfo=UTC).astimezone(OSLO)
+    # Occupancy peaks in the afternoon; noise keeps snapshots within an hour apart.
+    busy = max(0.05, 1 - abs(local.hour + local.minute / 60 - 15) / 10)
+    records = []
+    for house, (latitude, longitude, capacity) in SAMPLE_HOUSES.items():
+        occupied = min(capacity, int(capacity * busy * rng.uniform(0.7, 1.0)))
+        records.append(
+            {
+                "Dato": f"{local:%d.%m.%Y}",
+                "Klokkeslett": f"{local:%H:%M}",
+                "Sted": house,
+                "Latitude": f"{latitude:.6f}",
+                "Longitude": f"{longitude:.6f}",
+                "Antall_ledige_plasser": str(capacity - occupied),
+            }
+        )
+    return (json.dumps(records, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_samples(directory: Path, first: datetime, hours: int) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    taken_at = first
+    while taken_at < first + timedelta(hours=hours):
+        path = directory / response_name(taken_at)
+        path.write_bytes(generate_response(taken_at))
+        written.append(path)
+        taken_at += SAMPLE_INTERVAL
+    return written
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from de_sandbox.ingestion.config import DEFAULT_PARKING_SOURCE
+    from de_sandbox.settings import REPO_ROOT
+
+    first = datetime.fromisoformat(args.start)
+    paths = write_samples(Path(args.out or REPO_ROOT / DEFAULT_PARKING_SOURCE), first, args.hours)
+    print(f"[de-sandbox] wrote {len(paths)} recorded parking responses from {first:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "parking-samples", help="write deterministic recorded parking API responses"
+    )
+    parser.add_argument("--start", default="2026-01-01T00:00", help="first snapshot (UTC), ISO format")
+    parser.add_argument("--hours", type=int, default=24)
+    parser.add_argument("--out", help="directory (default: the bundled seeds/stavanger_parking)")
+    parser.set_defaults(func=_generate)

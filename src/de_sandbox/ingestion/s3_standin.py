@@ -1,0 +1,125 @@
+"""An S3-compatible stand-in for MinIO outside compose: moto's server on 127.0.0.1, objects in memory only.
+
+moto has no on-disk persistence, so objects vanish when the server stops; MinIO (compose) is the real store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from de_sandbox.ingestion.config import get_ingestion_settings
+from de_sandbox.ingestion.objectstore import ObjectStore
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def start_standin(port: int, host: str = "127.0.0.1", timeout: float = 30.0) -> subprocess.Popen:
+    """Start moto's S3 server as a child process in its own process group and wait until it listens."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
+    while not _port_open(host, port):
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"S3 stand-in (moto server) exited with code {process.returncode} on port {port}"
+            )
+        if time.monotonic() > deadline:
+            stop_standin(process)
+            raise RuntimeError(f"S3 stand-in (moto server) did not listen on {host}:{port} within {timeout}s")
+        time.sleep(0.1)
+    return process
+
+
+def stop_standin(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
+def s3_standin(port: int | None = None) -> Iterator[str]:
+    """Run the stand-in for the duration of the block; yields its endpoint `127.0.0.1:<port>`."""
+    port = port or free_port()
+    process = start_standin(port)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        stop_standin(process)
+
+
+@contextmanager
+def object_store_available() -> Iterator[str]:
+    """Make MINIO_ENDPOINT usable for one run: use it when it answers, else start the stand-in behind it.
+
+    For `make run` outside a platform. When the configured port is taken by something that is not S3, the
+    stand-in gets a free port and MINIO_ENDPOINT points at it until the block ends.
+    """
+    settings = get_ingestion_settings()
+    if ObjectStore(settings).is_reachable():
+        ObjectStore(settings).ensure_buckets()
+        yield settings.minio_endpoint
+        return
+    host, _, port_text = settings.minio_endpoint.rpartition(":")
+    port = int(port_text) if port_text.isdigit() and host in ("127.0.0.1", "localhost") else 0
+    if not port or _port_open("127.0.0.1", port):
+        port = free_port()
+    previous = os.environ.get("MINIO_ENDPOINT")
+    with s3_standin(port) as endpoint:
+        os.environ["MINIO_ENDPOINT"] = endpoint
+        try:
+            ObjectStore().ensure_buckets()
+            print(f"[de-sandbox] object store not reachable; S3 stand-in (moto, in-memory) on {endpoint}")
+            yield endpoint
+        finally:
+            if previous is None:
+                os.environ.pop("MINIO_ENDPOINT", None)
+            else:
+                os.environ["MINIO_ENDPOINT"] = previous
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = get_ingestion_settings()
+    port = args.port or int(settings.minio_endpoint.rpartition(":")[2])
+    process = start_standin(port)
+    os.environ["MINIO_ENDPOINT"] = f"127.0.0.1:{port}"
+    ObjectStore().ensure_buckets()
+    print(f"[de-sandbox] S3 stand-in (moto, in-memory) on 127.0.0.1:{port}", flush=True)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        stop_standin(process)
+        return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "s3-standin", help="serve an in-memory S3 stand-in (moto) on 127.0.0.1 with the raw/archive buckets"
+    )
+    parser.add_argument("--port", type=int, default=0, help="port (default: the one in MINIO_ENDPOINT)")
+    parser.set_defaults(func=_serve)
