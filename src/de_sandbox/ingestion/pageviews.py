@@ -124,7 +124,7 @@ def parse(data: bytes, source_file: str, window_start: datetime) -> ParseResult:
     return result
 
 
-SAMPLE_DOMAINS = ("en", "en.m", "de", "de.m", "fr", "fr.m", "es", "ja", "nl", "no", "commons.m", "en.wikt")
+SAMPLE_DOMAINS = ("en", "en.m", "de", "de.m", "fr", "fr.m", "es", "ja", "nl", "no", "commons.m", "en.d")
 SAMPLE_TITLES = (
     "Main_Page",
     "Special:Search",

@@ -1,0 +1,50 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='snapshot_hour',
+    )
+}}
+{#- Gold: re-aggregates every hour the run's window touched, over all silver rows of those hours. -#}
+
+with
+
+snapshots as (
+
+    select * from {{ ref('int_stavanger_parking__snapshots') }}
+
+),
+
+window_hours as (
+
+    select distinct snapshot_hour from snapshots
+    {{ ingestion_window_filter('window_start') }}
+
+),
+
+hourly as (
+
+    select
+        md5(snapshots.parking_house || '/' || cast(snapshots.snapshot_hour as varchar)) as occupancy_key,
+        snapshots.parking_house,
+        snapshots.snapshot_hour,
+        count(*) as snapshots,
+        min(snapshots.free_spaces) as min_free_spaces,
+        max(snapshots.free_spaces) as max_free_spaces,
+        round(avg(snapshots.free_spaces), 1) as avg_free_spaces,
+        max(snapshots.latitude) as latitude,
+        max(snapshots.longitude) as longitude
+
+    from snapshots
+    inner join window_hours on snapshots.snapshot_hour = window_hours.snapshot_hour
+    group by snapshots.parking_house, snapshots.snapshot_hour
+
+),
+
+final as (
+
+    select * from hourly
+
+)
+
+select * from final

@@ -1,0 +1,34 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='pageview_hour',
+    )
+}}
+{#- delete+insert on the hour replaces a whole window, so re-running an hour never duplicates rows. -#}
+
+with
+
+pageviews as (
+
+    select * from {{ ref('stg_wikipedia_pageviews') }}
+    {{ ingestion_window_filter('pageview_hour') }}
+
+),
+
+final as (
+
+    select
+        md5(domain_code || '/' || page_title || '/' || cast(pageview_hour as varchar)) as pageview_key,
+        md5(domain_code || '/' || page_title) as page_key,
+        pageview_hour,
+        cast(pageview_hour as date) as pageview_date,
+        extract(hour from pageview_hour) as hour_of_day,
+        count_views,
+        total_response_size
+
+    from pageviews
+
+)
+
+select * from final
