@@ -1,0 +1,98 @@
+"""Parsing pageview dumps: the public format, and each malformed input with its error or quarantine."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from de_sandbox.ingestion import pageviews
+from de_sandbox.ingestion.config import DEFAULT_PAGEVIEWS_SOURCE
+from de_sandbox.ingestion.records import MalformedSourceError
+from de_sandbox.settings import REPO_ROOT
+
+HOUR = datetime(2026, 1, 1, 5)
+LINE = re.compile(r"^\S+ \S+ \d+ \d+$")
+
+
+def parse_lines(*lines: bytes):
+    return pageviews.parse(gzip.compress(b"".join(lines)), "test.gz", HOUR)
+
+
+def test_names_follow_the_public_dumps():
+    assert pageviews.file_name(HOUR) == "pageviews-20260101-050000.gz"
+    assert pageviews.relative_path(HOUR) == "2026/2026-01/pageviews-20260101-050000.gz"
+    assert pageviews.object_key(HOUR) == (
+        "wikipedia_pageviews/year=2026/month=01/day=01/hour=05/pageviews-20260101-050000.gz"
+    )
+
+
+def test_bundled_samples_cover_new_years_day_in_the_public_format():
+    bundled = REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE
+    for offset in range(24):
+        hour = datetime(2026, 1, 1) + timedelta(hours=offset)
+        data = (bundled / pageviews.relative_path(hour)).read_bytes()
+        assert data == pageviews.generate_hour(hour), "bundled sample differs from its generator"
+        lines = gzip.decompress(data).decode("utf-8").splitlines()
+        assert len(lines) == pageviews.SAMPLE_LINES_PER_HOUR
+        assert all(LINE.match(line) for line in lines)
+
+
+def test_good_lines_load_with_their_line_numbers():
+    result = parse_lines(b"en Main_Page 42 0\n", "de Zürich 7 0\n".encode())
+    assert result.records_in == 2 and not result.quarantined
+    assert result.rows[1] == (HOUR, "de", "Zürich", 7, 0, "test.gz", 2)
+
+
+def test_truncated_gzip_is_a_clear_error():
+    data = gzip.compress(b"en Main_Page 42 0\n" * 200)
+    with pytest.raises(MalformedSourceError, match="truncated gzip"):
+        pageviews.parse(data[: len(data) // 2], "cut.gz", HOUR)
+
+
+def test_a_file_that_is_not_gzip_is_a_clear_error():
+    with pytest.raises(MalformedSourceError, match="not a valid gzip"):
+        pageviews.parse(b"en Main_Page 42 0\n", "plain.gz", HOUR)
+
+
+def test_empty_file_is_a_clear_error():
+    with pytest.raises(MalformedSourceError, match="empty file"):
+        pageviews.parse(gzip.compress(b""), "empty.gz", HOUR)
+
+
+def test_wrong_column_count_is_quarantined_with_reason():
+    result = parse_lines(b"en Main_Page 42 0\n", b"en Two_Fields\n", b"en A B 1 0\n")
+    assert [q.record_no for q in result.quarantined] == [2, 3]
+    assert result.quarantined[0].reason.startswith("expected 4 space-separated fields")
+    assert "got 2" in result.quarantined[0].reason and "got 5" in result.quarantined[1].reason
+
+
+def test_non_utf8_bytes_are_quarantined_escaped():
+    result = parse_lines(b"en Main_Page 42 0\n", b"en Bad\xff\xfeTitle 3 0\n")
+    (bad,) = result.quarantined
+    assert bad.reason == "non-UTF-8 bytes at byte 6"
+    assert bad.raw_record == "en Bad\\xff\\xfeTitle 3 0"
+
+
+def test_duplicate_rows_are_quarantined_pointing_at_the_first():
+    result = parse_lines(b"en Main_Page 42 0\n", b"de Oslo 1 0\n", b"en Main_Page 42 0\n")
+    (duplicate,) = result.quarantined
+    assert duplicate.record_no == 3
+    assert duplicate.reason == "duplicate of record 1 (same domain_code and page_title)"
+
+
+def test_non_numeric_counts_are_quarantined():
+    result = parse_lines(b"en Main_Page many 0\n", b"en Oslo 3 -1\n")
+    assert [q.reason for q in result.quarantined] == [
+        "count_views is not an integer: 'many'",
+        "total_response_size is not an integer: '-1'",
+    ]
+
+
+def test_every_input_line_is_loaded_or_quarantined():
+    lines = [b"en A 1 0\n", b"\n", b"en A 1 0\n", b"x y\n", b"fr \xc3 2 0\n", b"ja B 3 0\n"]
+    result = parse_lines(*lines)
+    assert result.records_in == len(lines)
+    assert len(result.rows) + len(result.quarantined) == result.records_in
