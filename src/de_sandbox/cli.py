@@ -12,8 +12,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 def _registrars() -> list[Registrar]:
     from de_sandbox import envfile, system
+    from de_sandbox.ingestion import pageviews, parking, s3_standin
 
-    return [envfile.register, system.register]
+    return [envfile.register, system.register, s3_standin.register, pageviews.register, parking.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

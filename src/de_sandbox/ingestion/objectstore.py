@@ -10,7 +10,7 @@ from minio import Minio
 from minio.commonconfig import CopySource
 from minio.error import S3Error
 
-from de_sandbox.ingestion.config import IngestionSettings, get_ingestion_settings
+from de_sandbox.settings import IngestionSettings, get_ingestion_settings
 
 # A fixed region spares the client a GetBucketLocation round trip and suits MinIO and the stand-in alike.
 REGION = "us-east-1"

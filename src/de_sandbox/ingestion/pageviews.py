@@ -186,8 +186,7 @@ def write_samples(directory: Path, first_hour: datetime, hours: int) -> list[Pat
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from de_sandbox.ingestion.config import DEFAULT_PAGEVIEWS_SOURCE
-    from de_sandbox.settings import REPO_ROOT
+    from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
 
     first_hour = datetime.fromisoformat(args.start)
     paths = write_samples(Path(args.out or REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE), first_hour, args.hours)

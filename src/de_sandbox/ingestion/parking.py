@@ -202,8 +202,7 @@ def write_samples(directory: Path, first: datetime, hours: int) -> list[Path]:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from de_sandbox.ingestion.config import DEFAULT_PARKING_SOURCE
-    from de_sandbox.settings import REPO_ROOT
+    from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT
 
     first = datetime.fromisoformat(args.start)
     paths = write_samples(Path(args.out or REPO_ROOT / DEFAULT_PARKING_SOURCE), first, args.hours)

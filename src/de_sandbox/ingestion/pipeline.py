@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from de_sandbox import ledger
 from de_sandbox.ingestion import pageviews, parking
-from de_sandbox.ingestion.config import IngestionSettings, get_ingestion_settings
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.ingestion.records import ParseResult
 from de_sandbox.ingestion.warehouse import connect
+from de_sandbox.settings import IngestionSettings, get_ingestion_settings
 
 log = logging.getLogger(__name__)
 

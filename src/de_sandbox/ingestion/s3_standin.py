@@ -15,8 +15,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from de_sandbox.ingestion.config import get_ingestion_settings
 from de_sandbox.ingestion.objectstore import ObjectStore
+from de_sandbox.settings import get_ingestion_settings
 
 
 def free_port() -> int:

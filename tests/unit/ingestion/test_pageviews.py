@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from de_sandbox.ingestion import pageviews
-from de_sandbox.ingestion.config import DEFAULT_PAGEVIEWS_SOURCE
 from de_sandbox.ingestion.records import MalformedSourceError
-from de_sandbox.settings import REPO_ROOT
+from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
 
 HOUR = datetime(2026, 1, 1, 5)
 LINE = re.compile(r"^\S+ \S+ \d+ \d+$")

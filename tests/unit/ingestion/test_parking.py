@@ -10,9 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from de_sandbox.ingestion import parking
-from de_sandbox.ingestion.config import DEFAULT_PARKING_SOURCE
 from de_sandbox.ingestion.records import MalformedSourceError
-from de_sandbox.settings import REPO_ROOT
+from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT
 
 WINDOW = datetime(2026, 1, 1, 5)
 RECORD = {
