@@ -164,7 +164,9 @@ def test_stale_phase_is_detected_and_reported(ingestion_env):
 
 @pytest.mark.timeout(900)
 def test_same_window_three_times_gives_identical_counts(ingestion_env, tmp_path, store):
-    """Idempotency: extract, load, dbt, audit and archive of one hour, three times over."""
+    """Idempotency: extract, load, dbt, audit, archive of one hour (with two bad lines), three times over."""
+    sample = gzip.decompress(pageviews.generate_hour(HOUR))
+    write_source(ingestion_env, HOUR, gzip.compress(sample + b"en Only_Two\n" + sample.splitlines(True)[0]))
     window = (f"{HOUR:%Y-%m-%d %H:%M:%S}", f"{NEXT:%Y-%m-%d %H:%M:%S}")
     runs = []
     for attempt in range(3):
@@ -176,6 +178,7 @@ def test_same_window_three_times_gives_identical_counts(ingestion_env, tmp_path,
 
     assert runs[0] == runs[1] == runs[2]
     assert runs[0]["raw"] == runs[0]["marts.fct_wikipedia_pageviews"] == 300
+    assert (runs[0]["source"], runs[0]["quarantined"], runs[0]["quarantine"]) == (302, 2, 2)
     assert [r["attempt"] for r in ledger.rows(SPEC.name) if r["phase"] == "load"] == [1, 2, 3]
     assert store.list_keys(store.archive_bucket, "wikipedia_pageviews/") == keys
     record_figures("idempotency", {"window": window[0], "runs": runs})
