@@ -11,9 +11,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import envfile, system
+    from de_sandbox import envfile, runner, system
 
-    return [envfile.register, system.register]
+    return [envfile.register, runner.register, system.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
