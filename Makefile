@@ -1,5 +1,6 @@
 # DE Sandbox front door: `make help` lists every target. Native targets need only Python 3.11; uv is bootstrapped.
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 .ONESHELL:
 

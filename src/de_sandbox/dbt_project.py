@@ -61,6 +61,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_USER": settings.postgres_user,
         "POSTGRES_PASSWORD": settings.postgres_password,
         "WAREHOUSE_DB": settings.warehouse_db,
+        # Offline sandbox: a bring-your-own project without this flag would try to phone home.
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
 
