@@ -11,9 +11,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import envfile, system
+    from de_sandbox import compose, compose_check, envfile, system
 
-    return [envfile.register, system.register]
+    return [envfile.register, system.register, compose.register, compose_check.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
