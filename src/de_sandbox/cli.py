@@ -12,8 +12,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 def _registrars() -> list[Registrar]:
     from de_sandbox import compose, compose_check, envfile, system
+    from de_sandbox.metrics import exporter
 
-    return [envfile.register, system.register, compose.register, compose_check.register]
+    return [envfile.register, system.register, exporter.register, compose.register, compose_check.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
