@@ -457,6 +457,19 @@ def check_compose_config(
     return problems
 
 
+def mounted_prometheus_config(compose: dict, root: Path) -> Path:
+    """The host file behind the prometheus service's --config.file, followed through its bind mounts."""
+    service = _services(compose)["prometheus"]
+    flags = [str(arg) for arg in service.get("command") or [] if str(arg).startswith("--config.file=")]
+    target = flags[0].split("=", 1)[1] if flags else "/etc/prometheus/prometheus.yml"
+    for volume in service.get("volumes") or []:
+        source, _, rest = str(volume).partition(":")
+        mount = rest.split(":", 1)[0]
+        if source.startswith(".") and (target == mount or target.startswith(mount.rstrip("/") + "/")):
+            return root / source / Path(target).relative_to(mount)
+    raise ValueError(f"{target} is not bind-mounted from the checkout into the prometheus service")
+
+
 def check_promtool(config: Path = PROMETHEUS_CONFIG) -> list[Problem]:
     promtool = shutil.which("promtool") or "/usr/bin/promtool"
     if not Path(promtool).exists():
@@ -485,7 +498,7 @@ def check_all(root: Path = REPO_ROOT, with_tools: bool = True) -> list[Problem]:
     ]
     if with_tools:
         problems += check_compose_config(compose_file, root / ENV_EXAMPLE.name)
-        problems += check_promtool(root / PROMETHEUS_CONFIG.relative_to(REPO_ROOT))
+        problems += check_promtool(mounted_prometheus_config(compose, root))
     return problems
 
 

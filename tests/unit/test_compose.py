@@ -1,4 +1,4 @@
-"""Static validation of the Docker Compose platform: the real files pass, and each rule catches its mistake."""
+"""Static validation of the Docker Compose platform: the real files pass and each rule catches its mistake."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from de_sandbox.settings import REPO_ROOT
 
 REQUIRED_SERVICES = {
     "postgres", "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-    "airflow-triggerer", "minio", "minio-init", "prometheus", "alertmanager", "statsd-exporter", "grafana", "loki",
-    "alloy", "postgres-exporter", "cadvisor", "metrics-exporter", "redis", "airflow-worker", "flower",
+    "airflow-triggerer", "minio", "minio-init", "prometheus", "alertmanager", "statsd-exporter", "grafana",
+    "loki", "alloy", "postgres-exporter", "cadvisor", "metrics-exporter", "redis", "airflow-worker", "flower",
 }  # fmt: skip
 PROJECT_MOUNTS = {
     "./dags": "/opt/airflow/dags",
@@ -35,7 +35,7 @@ def original() -> dict:
 
 @pytest.fixture
 def compose(original: dict) -> dict:
-    """A private copy; a JSON round trip also unshares the mappings YAML anchors make common to many services."""
+    """A private copy; the JSON round trip also unshares mappings that YAML anchors give many services."""
     return json.loads(json.dumps(original))
 
 
@@ -56,7 +56,11 @@ def test_repo_compose_file_passes_every_static_check():
 def test_compose_defines_the_agreed_services_with_celery_parts_behind_a_profile(original):
     services = original["services"]
     assert set(services) == REQUIRED_SERVICES
-    assert {name for name, s in services.items() if s.get("profiles")} == {"redis", "airflow-worker", "flower"}
+    assert {name for name, s in services.items() if s.get("profiles")} == {
+        "redis",
+        "airflow-worker",
+        "flower",
+    }
     assert all(s["profiles"] == ["celery"] for s in services.values() if s.get("profiles"))
 
 
@@ -98,7 +102,13 @@ def test_every_variable_must_be_listed_in_the_header(original, defined):
 
 def test_references_and_interpolation_follow_compose_syntax():
     refs = list(check.references("a ${A} ${B:-x} ${C-y} ${D:?need D} $E $$F"))
-    assert [(r.name, r.operator) for r in refs] == [("A", ""), ("B", ":-"), ("C", "-"), ("D", ":?"), ("E", "")]
+    assert [(r.name, r.operator) for r in refs] == [
+        ("A", ""),
+        ("B", ":-"),
+        ("C", "-"),
+        ("D", ":?"),
+        ("E", ""),
+    ]
     assert check.interpolate("${P:-5432}:${Q}") == "5432:"
     assert check.interpolate("${P:-5432}", {"P": "6000"}) == "6000"
     assert check.interpolate("${P:-5432}", {"P": ""}) == "5432"
@@ -111,7 +121,10 @@ def test_missing_bind_mount_build_context_and_dockerfile_are_reported(compose):
     compose["services"]["prometheus"]["volumes"].append(
         {"type": "bind", "source": "./monitoring/prometheus/missing.yml", "target": "/etc/x.yml"}
     )
-    compose["services"]["airflow-triggerer"]["build"] = {"context": ".", "dockerfile": "docker/airflow/Dockerfil"}
+    compose["services"]["airflow-triggerer"]["build"] = {
+        "context": ".",
+        "dockerfile": "docker/airflow/Dockerfil",
+    }
     problems = check.check_bind_mounts(compose, REPO_ROOT)
     messages = " ".join(p.message for p in problems)
     assert {p.where for p in problems} == {
@@ -168,7 +181,10 @@ def test_dependency_on_unknown_or_unchecked_service_is_reported(compose):
     compose["services"]["grafana"]["depends_on"]["tempo"] = {"condition": "service_healthy"}
     compose["services"]["prometheus"]["depends_on"] = ["alertmanager"]
     messages = {p.message for p in check.check_healthchecks(compose)}
-    assert messages == {"depends on unknown service tempo", "depends on alertmanager without a health condition"}
+    assert messages == {
+        "depends on unknown service tempo",
+        "depends on alertmanager without a health condition",
+    }
 
 
 @pytest.mark.parametrize(
@@ -218,11 +234,19 @@ def test_airflow_components_must_share_secrets_and_never_pip_install_at_start(co
 
 
 DOCKERFILE_MISTAKES = {
-    "older Airflow": ("apache/airflow:3.3.2-python3.11", "apache/airflow:3.3.1-python3.11", "uv.lock has 3.3.2"),
+    "older Airflow": (
+        "apache/airflow:3.3.2-python3.11",
+        "apache/airflow:3.3.1-python3.11",
+        "uv.lock has 3.3.2",
+    ),
     "other Python": ("apache/airflow:3.3.2-python3.11", "apache/airflow:3.3.2-python3.12", "Python 3.12"),
     "moving base": ("apache/airflow:3.3.2-python3.11", "apache/airflow:latest", "moving tag"),
     "lock ignored": ("--frozen", "--upgrade", "--frozen / --locked"),
-    "lock not copied": ("pyproject.toml uv.lock README.md", "pyproject.toml README.md", "uv.lock is not copied"),
+    "lock not copied": (
+        "pyproject.toml uv.lock README.md",
+        "pyproject.toml README.md",
+        "uv.lock is not copied",
+    ),
     "no manifest": ("dbt parse", "dbt --version", "dbt manifest is not baked"),
     "pip at start-up": ("WORKDIR /opt/airflow", "ENV _PIP_ADDITIONAL_REQUIREMENTS=dbt-core", "start-up"),
 }
@@ -259,8 +283,8 @@ def test_compose_v2_config_accepts_the_repo_file_for_every_profile():
 @pytest.mark.parametrize(
     "old, new, expected",
     [
-        ("      alertmanager:\n        condition: service_healthy", "      alertmanagr:\n        condition: service_healthy",
-         "alertmanagr"),
+        ("      alertmanager:\n        condition: service_healthy",
+         "      alertmanagr:\n        condition: service_healthy", "alertmanagr"),
         ("image: redis:7.4.2-bookworm", "image: redis:${REDIS_TAG:?set REDIS_TAG}", "set REDIS_TAG"),
         ("  grafana-data:\n", "", "grafana-data"),
     ],
@@ -268,7 +292,9 @@ def test_compose_v2_config_accepts_the_repo_file_for_every_profile():
 def test_compose_v2_config_catches_broken_references(tmp_path, old, new, expected):
     text = check.COMPOSE_FILE.read_text()
     assert old in text
-    problems = check.check_compose_config(_tmp_project(tmp_path, text.replace(old, new)), tmp_path / ".env.example")
+    problems = check.check_compose_config(
+        _tmp_project(tmp_path, text.replace(old, new)), tmp_path / ".env.example"
+    )
     assert problems and all(expected in p.message for p in problems), problems
 
 
