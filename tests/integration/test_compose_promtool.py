@@ -10,7 +10,7 @@ from de_sandbox import compose_check as check
 from de_sandbox.settings import REPO_ROOT
 from de_sandbox.system import ensure_apt_packages
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -15,6 +15,8 @@ from de_sandbox import compose as helper
 from de_sandbox import compose_check as check
 from de_sandbox.settings import REPO_ROOT
 
+pytestmark = pytest.mark.timeout(120)
+
 REQUIRED_SERVICES = {
     "postgres", "airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
     "airflow-triggerer", "minio", "minio-init", "prometheus", "alertmanager", "statsd-exporter", "grafana",
