@@ -44,7 +44,13 @@ class FactsCollector(Collector):
         self.db = db
 
     def collect(self) -> Iterator[Metric]:
-        snapshot = facts.read_facts(self.db)
+        yield from self._families(facts.read_facts(self.db))
+
+    def describe(self) -> Iterator[Metric]:
+        """Every family this collector can produce, without reading the store."""
+        yield from self._families(facts.empty_facts())
+
+    def _families(self, snapshot: dict[str, list[Any]]) -> Iterator[Metric]:
         yield from self._dbt(snapshot["dbt"])
         yield from self._gx(snapshot["gx"], snapshot["gx_counts"])
         yield from self._ingestion(snapshot["ingestion"], snapshot["ingestion_totals"])
@@ -238,20 +244,42 @@ class AirflowCollector(Collector):
         self.api = api
 
     def collect(self) -> Iterator[Metric]:
-        up = _gauge("airflow_api_up", "1 if the Airflow REST API answered this scrape", [])
         try:
-            metrics = list(self._health()) + list(self._dag_runs())
+            health, dag_stats, latest_runs = self._fetch()
         except (OSError, ValueError, KeyError) as exc:
             log.warning("Airflow API at %s unavailable: %s", self.api.base_url, exc)
-            up.add_metric([], 0)
-            yield up
+            yield self._up(0)
             return
-        up.add_metric([], 1)
-        yield up
-        yield from metrics
+        yield self._up(1)
+        yield from self._health(health)
+        yield from self._dag_runs(dag_stats, latest_runs)
 
-    def _health(self) -> Iterator[Metric]:
+    def describe(self) -> Iterator[Metric]:
+        """Every family this collector can produce, without asking the API."""
+        yield self._up(None)
+        yield from self._health({})
+        yield from self._dag_runs([], {})
+
+    def _fetch(self) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]]]:
         health = self.api.health()
+        dag_stats = self.api.get("/api/v2/dagStats").get("dags", [])
+        latest_runs = {}
+        for dag in dag_stats:
+            path = f"/api/v2/dags/{urllib.parse.quote(dag['dag_id'])}/dagRuns"
+            runs = self.api.get(path, order_by="-id", limit=1).get("dag_runs", [])
+            if runs:
+                latest_runs[dag["dag_id"]] = runs[0]
+        return health, dag_stats, latest_runs
+
+    @staticmethod
+    def _up(value: float | None) -> Metric:
+        up = _gauge("airflow_api_up", "1 if the Airflow REST API answered this scrape", [])
+        if value is not None:
+            up.add_metric([], value)
+        return up
+
+    @staticmethod
+    def _health(health: dict[str, Any]) -> Iterator[Metric]:
         healthy = _gauge(
             "airflow_component_healthy", "1 if the api-server reports the component healthy", ["component"]
         )
@@ -260,7 +288,8 @@ class AirflowCollector(Collector):
         )
         for component in AIRFLOW_COMPONENTS:
             info = health.get(component)
-            if not info:
+            # A null status means the component never ran (e.g. no triggerer natively), not that it is down.
+            if not info or info.get("status") is None:
                 continue
             healthy.add_metric([component], 1 if info.get("status") == "healthy" else 0)
             latest = next(
@@ -270,7 +299,10 @@ class AirflowCollector(Collector):
                 heartbeat.add_metric([component], _epoch(latest))
         yield from (healthy, heartbeat)
 
-    def _dag_runs(self) -> Iterator[Metric]:
+    @staticmethod
+    def _dag_runs(
+        dag_stats: list[dict[str, Any]], latest_runs: dict[str, dict[str, Any]]
+    ) -> Iterator[Metric]:
         runs = _gauge("dag_runs", "DAG runs per state (Airflow dagStats)", ["dag_id", "state"])
         state = _gauge(
             "dag_run_state", "State of each DAG's latest run (1 = this state)", ["dag_id", "state"]
@@ -282,16 +314,10 @@ class AirflowCollector(Collector):
         duration = _gauge(
             "dag_last_run_duration_seconds", "Duration of each DAG's latest run (so far)", ["dag_id"]
         )
-        for dag in self.api.get("/api/v2/dagStats").get("dags", []):
-            dag_id = dag["dag_id"]
+        for dag in dag_stats:
             for stat in dag.get("stats", []):
-                runs.add_metric([dag_id, stat["state"]], stat["count"])
-            latest = self.api.get(
-                f"/api/v2/dags/{urllib.parse.quote(dag_id)}/dagRuns", order_by="-id", limit=1
-            )
-            if not latest.get("dag_runs"):
-                continue
-            run = latest["dag_runs"][0]
+                runs.add_metric([dag["dag_id"], stat["state"]], stat["count"])
+        for dag_id, run in latest_runs.items():
             for candidate in DAG_RUN_STATES:
                 state.add_metric([dag_id, candidate], 1 if run["state"] == candidate else 0)
             start, end = _epoch(run.get("start_date")), _epoch(run.get("end_date"))
@@ -301,6 +327,12 @@ class AirflowCollector(Collector):
             if end is not None:
                 ended.add_metric([dag_id], end)
         yield from (runs, state, started, ended, duration)
+
+
+def metric_names() -> set[str]:
+    """Sample names the exporter can expose (counters gain `_total`), for checking dashboards and rules."""
+    families = [*FactsCollector().describe(), *AirflowCollector(None).describe()]  # type: ignore[arg-type]
+    return {f.name + "_total" if f.type == "counter" else f.name for f in families}
 
 
 def build_registry(db: Path | str | None = None, airflow_api: AirflowApi | None = None) -> CollectorRegistry:

@@ -331,27 +331,33 @@ INGESTION_TOTALS = (
 FRESHNESS = "select * from source_freshness"
 
 
+FACT_QUERIES = {
+    "dbt": LATEST_DBT,
+    "gx": LATEST_GX,
+    "gx_counts": GX_COUNTS,
+    "ingestion": LATEST_INGESTION,
+    "ingestion_totals": INGESTION_TOTALS,
+    "freshness": FRESHNESS,
+}
+
+
+def empty_facts() -> dict[str, list[sqlite3.Row]]:
+    return {key: [] for key in FACT_QUERIES}
+
+
 def read_facts(db: Path | str | None = None) -> dict[str, list[sqlite3.Row]]:
     """Every fact the exporter serves, read in one snapshot; empty lists before the first record."""
-    queries = {
-        "dbt": LATEST_DBT,
-        "gx": LATEST_GX,
-        "gx_counts": GX_COUNTS,
-        "ingestion": LATEST_INGESTION,
-        "ingestion_totals": INGESTION_TOTALS,
-        "freshness": FRESHNESS,
-    }
     with connect_readonly(db) as conn:
         if conn is None:
-            return {key: [] for key in queries}
+            return empty_facts()
         try:
             # One read transaction, so every query sees the same snapshot.
             conn.execute("begin")
-            facts = {key: conn.execute(sql).fetchall() for key, sql in queries.items()}
+            facts = {key: conn.execute(sql).fetchall() for key, sql in FACT_QUERIES.items()}
             conn.execute("commit")
             return facts
         except sqlite3.OperationalError as exc:
             # A store created by an older schema or still empty of tables: serve nothing rather than fail.
             if "no such table" in str(exc):
-                return {key: [] for key in queries}
+                return empty_facts()
             raise
