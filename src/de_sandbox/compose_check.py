@@ -410,15 +410,25 @@ def check_dockerfile(text: str, lock_path: Path = LOCK_FILE) -> list[Problem]:
         problems.append(
             Problem("dockerfile", "RUN", "no uv command installs from the lock (--frozen / --locked)")
         )
-    if not any(re.search(r"\bdbt\s+parse\b", run) for run in runs):
-        problems.append(Problem("dockerfile", "RUN", "the dbt manifest is not baked (no `dbt parse`)"))
+    if not any(re.search(r"\bdbt\s+parse\b|\bensure_manifest\(", run) for run in runs):
+        problems.append(
+            Problem("dockerfile", "RUN", "the dbt manifest is not baked (no `dbt parse` / ensure_manifest)")
+        )
     if "_PIP_ADDITIONAL_REQUIREMENTS" in text:
         problems.append(Problem("dockerfile", "ENV", "_PIP_ADDITIONAL_REQUIREMENTS installs at start-up"))
     return problems
 
 
 # Paths the image build must see, and paths that must never reach the Docker daemon (secrets, venv, state).
-BUILD_INPUTS = ("pyproject.toml", "uv.lock", "README.md", "src/de_sandbox/__init__.py", "dbt/dbt_project.yml")
+BUILD_INPUTS = (
+    "pyproject.toml",
+    "uv.lock",
+    "README.md",
+    "src/de_sandbox/__init__.py",
+    "dbt/dbt_project.yml",
+    "seeds/raw_orders.csv",
+    "docker/airflow/entrypoint.sh",
+)
 BUILD_SECRETS = (".env", ".venv/bin/python", "data/warehouse.duckdb", ".git/config", "test-output/x.png")
 
 

@@ -72,7 +72,10 @@ def test_airflow_services_mount_the_shared_project_folders_and_read_one_env(orig
     for name, service in airflow.items():
         mounts = dict(v.split(":", 1) for v in service["volumes"] if v.startswith("./"))
         assert mounts == PROJECT_MOUNTS, name
-        assert service["environment"]["AIRFLOW_CONN_WAREHOUSE"].startswith("postgresql://${POSTGRES_USER}:")
+        assert {"WAREHOUSE", "POSTGRES_USER", "POSTGRES_PASSWORD"} <= set(service["environment"])
+        assert "AIRFLOW_CONN_WAREHOUSE" not in service["environment"], (
+            "the entrypoint derives it from WAREHOUSE"
+        )
         assert service["environment"]["AIRFLOW__METRICS__STATSD_HOST"] == "statsd-exporter"
 
 
@@ -249,7 +252,7 @@ DOCKERFILE_MISTAKES = {
         "pyproject.toml README.md",
         "uv.lock is not copied",
     ),
-    "no manifest": ("dbt parse", "dbt --version", "dbt manifest is not baked"),
+    "no manifest": ("ensure_manifest(", "print(", "dbt manifest is not baked"),
     "pip at start-up": ("WORKDIR /opt/airflow", "ENV _PIP_ADDITIONAL_REQUIREMENTS=dbt-core", "start-up"),
 }
 
