@@ -34,6 +34,10 @@ def airflow_env(settings: Settings, airflow_home: Path, metadata_url: str) -> di
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         "AIRFLOW__COSMOS__CACHE_DIR": str(settings.data_dir / "cosmos-cache"),
         "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
+        # No telemetry: the sandbox may run offline, and a blocked call costs a timeout per task.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "1",
+        "SCARF_NO_ANALYTICS": "true",
         "AIRFLOW_CONN_WAREHOUSE": warehouse_conn_uri(settings),
         "DATA_DIR": str(settings.data_dir),
         "DUCKDB_PATH": str(settings.duckdb_path),

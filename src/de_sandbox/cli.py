@@ -11,10 +11,17 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import compose, compose_check, envfile, system
+    from de_sandbox import compose, compose_check, envfile, runner, system
     from de_sandbox.metrics import exporter
 
-    return [envfile.register, system.register, exporter.register, compose.register, compose_check.register]
+    return [
+        envfile.register,
+        runner.register,
+        system.register,
+        exporter.register,
+        compose.register,
+        compose_check.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
