@@ -410,9 +410,9 @@ def check_dockerfile(text: str, lock_path: Path = LOCK_FILE) -> list[Problem]:
         problems.append(
             Problem("dockerfile", "RUN", "no uv command installs from the lock (--frozen / --locked)")
         )
-    if not any(re.search(r"\bdbt\s+parse\b|\bensure_manifest\(", run) for run in runs):
+    if not any(re.search(r"\bdbt[\s-]parse\b", run) for run in runs):
         problems.append(
-            Problem("dockerfile", "RUN", "the dbt manifest is not baked (no `dbt parse` / ensure_manifest)")
+            Problem("dockerfile", "RUN", "the dbt manifest is not baked (no `de-sandbox dbt-parse`)")
         )
     if "_PIP_ADDITIONAL_REQUIREMENTS" in text:
         problems.append(Problem("dockerfile", "ENV", "_PIP_ADDITIONAL_REQUIREMENTS installs at start-up"))

@@ -31,7 +31,7 @@ def test_baked_manifests_land_where_the_dags_look_for_them(tmp_path, monkeypatch
         REPO_ROOT / "dbt", build / "dbt", symlinks=True, ignore=shutil.ignore_patterns("target", "logs")
     )
     shutil.copytree(REPO_ROOT / "seeds", build / "seeds")
-    script = _run_instruction("ensure_manifest(").replace("/tmp/build", str(build))
+    script = _run_instruction("dbt-parse").replace("/tmp/build", str(build))
     env = {
         **os.environ,
         "DBT_BAKED_DATA_DIR": str(baked),

@@ -252,7 +252,7 @@ DOCKERFILE_MISTAKES = {
         "pyproject.toml README.md",
         "uv.lock is not copied",
     ),
-    "no manifest": ("ensure_manifest(", "print(", "dbt manifest is not baked"),
+    "no manifest": ("de-sandbox dbt-parse", "de-sandbox --help", "dbt manifest is not baked"),
     "pip at start-up": ("WORKDIR /opt/airflow", "ENV _PIP_ADDITIONAL_REQUIREMENTS=dbt-core", "start-up"),
 }
 
