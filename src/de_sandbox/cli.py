@@ -11,9 +11,18 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import bench, envfile, runner, system
+    from de_sandbox import bench, compose, compose_check, envfile, runner, system
+    from de_sandbox.metrics import exporter
 
-    return [bench.register, envfile.register, runner.register, system.register]
+    return [
+        bench.register,
+        compose.register,
+        compose_check.register,
+        envfile.register,
+        exporter.register,
+        runner.register,
+        system.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
