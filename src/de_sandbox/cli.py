@@ -11,10 +11,22 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import envfile, system
+    from de_sandbox import bench, compose, compose_check, envfile, runner, system
     from de_sandbox.ingestion import pageviews, parking, s3_standin
+    from de_sandbox.metrics import exporter
 
-    return [envfile.register, system.register, s3_standin.register, pageviews.register, parking.register]
+    return [
+        bench.register,
+        compose.register,
+        compose_check.register,
+        envfile.register,
+        exporter.register,
+        runner.register,
+        system.register,
+        s3_standin.register,
+        pageviews.register,
+        parking.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
