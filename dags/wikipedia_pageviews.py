@@ -21,8 +21,13 @@ from datetime import UTC, datetime, timedelta
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
+from cosmos import DbtTaskGroup
 
+from de_sandbox import dbt_cosmos
 from de_sandbox.ingestion import tasks
+from de_sandbox.settings import get_settings
+
+settings = get_settings()
 
 PIPELINE = "wikipedia_pageviews"
 
@@ -34,7 +39,12 @@ with DAG(
     # DuckDB takes one writer process: a run's tasks go one at a time, one run at a time.
     max_active_runs=1,
     max_active_tasks=1,
-    default_args={"owner": "ingestion", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={
+        "owner": "ingestion",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        **dbt_cosmos.pool_args(settings),
+    },
     tags=["ingestion", "wikipedia"],
     doc_md=__doc__,
 ) as dag:
@@ -49,7 +59,15 @@ with DAG(
         python_callable=tasks.load,
         op_kwargs={"pipeline_name": PIPELINE, "keys": extract.output},
     )
-    dbt = tasks.dbt_task_group(tag="wikipedia")
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=dbt_cosmos.project_config(settings),
+        profile_config=dbt_cosmos.profile_config(settings),
+        execution_config=dbt_cosmos.execution_config(),
+        render_config=dbt_cosmos.render_config(select=["tag:wikipedia"]),
+        # The models' incremental batch is the run's window: data_interval_start/end rendered per run.
+        operator_args={**dbt_cosmos.operator_args(), "vars": tasks.DBT_WINDOW_VARS},
+    )
     audit = PythonOperator(
         task_id="audit", python_callable=tasks.audit, op_kwargs={"pipeline_name": PIPELINE}
     )

@@ -6,7 +6,6 @@ Airflow tasks call these with the run's data interval as the window; re-running 
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from de_sandbox.ingestion import pageviews, parking
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.ingestion.records import ParseResult
 from de_sandbox.ingestion.warehouse import connect
+from de_sandbox.metrics import facts
 from de_sandbox.settings import IngestionSettings, get_ingestion_settings
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,16 @@ def load(
     spec: PipelineSpec, start: datetime, end: datetime, keys: list[str], run_id: str | None = None
 ) -> dict:
     """Parse the landed objects and replace the window's rows and quarantine records in one transaction."""
+    try:
+        counts = _load(spec, start, end, keys, run_id)
+    except Exception:
+        publish_ingestion_metrics(spec, start, end, {}, "failed")
+        raise
+    publish_ingestion_metrics(spec, start, end, counts, "success")
+    return counts
+
+
+def _load(spec: PipelineSpec, start: datetime, end: datetime, keys: list[str], run_id: str | None) -> dict:
     settings = get_ingestion_settings()
     with ledger.phase(spec.name, start, end, "load", run_id) as record:
         window_start = ledger.naive_utc(start)
@@ -163,9 +173,7 @@ def load(
         record.rows_quarantined = len(result.quarantined)
         for q in result.quarantined:
             log.warning("quarantined %s record %s: %s", q.source_file, q.record_no, q.reason)
-        counts = {"source": result.records_in, "stage": loaded, "quarantined": len(result.quarantined)}
-    publish_ingestion_metrics(spec, start, end, counts, "success")
-    return counts
+        return {"source": result.records_in, "stage": loaded, "quarantined": len(result.quarantined)}
 
 
 def count_target_rows(spec: PipelineSpec, start: datetime) -> int:
@@ -231,19 +239,15 @@ def publish_ingestion_metrics(
     spec: PipelineSpec, start: datetime, end: datetime, counts: dict, status: str
 ) -> None:
     """Hand the window's counts and freshness to the metrics facts store (the exporter reads it)."""
-    if importlib.util.find_spec("de_sandbox.metrics") is None:
-        log.info("metrics facts API not installed; skipping ingestion metrics for %s", spec.name)
-        return
-    from de_sandbox.metrics import facts
-
     facts.record_ingestion(
         spec.name,
         spec.raw_table,
         ledger.naive_utc(start),
         ledger.naive_utc(end),
-        counts["source"],
-        counts["stage"],
-        counts["quarantined"],
+        counts.get("source"),
+        counts.get("stage", 0),
+        counts.get("quarantined", 0),
         status,
     )
-    facts.record_freshness(spec.name, spec.raw_table, ledger.utcnow(), spec.freshness_sla_seconds)
+    if status == "success":
+        facts.record_freshness(spec.name, spec.raw_table, ledger.utcnow(), spec.freshness_sla_seconds)

@@ -1,5 +1,5 @@
 """Airflow-facing callables of the ingestion DAGs: PythonOperator fills `data_interval_start`/`_end` and
-`run_id` from the task context, so a run's window is its data interval; plus a pipeline's dbt task group."""
+`run_id` from the task context, so a run's window is its data interval; plus the dbt vars of that window."""
 
 from __future__ import annotations
 
@@ -57,34 +57,3 @@ def archive(
 ) -> int:
     spec = pipeline.PIPELINES[pipeline_name]
     return pipeline.archive(spec, data_interval_start, data_interval_end, keys, run_id)
-
-
-def dbt_task_group(tag: str, group_id: str = "dbt"):
-    """Cosmos task group building the models tagged `tag` for the run's window (dbt build per model)."""
-    import shutil
-    import sys
-    from pathlib import Path
-
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import InvocationMode, TestBehavior
-
-    from de_sandbox.settings import get_settings
-
-    settings = get_settings()
-    dbt = shutil.which("dbt") or str(Path(sys.executable).with_name("dbt"))
-    return DbtTaskGroup(
-        group_id=group_id,
-        project_config=ProjectConfig(settings.dbt_project_dir),
-        profile_config=ProfileConfig(
-            profile_name="de_sandbox",
-            target_name=settings.dbt_target,
-            profiles_yml_filepath=settings.dbt_profiles_dir / "profiles.yml",
-        ),
-        execution_config=ExecutionConfig(dbt_executable_path=dbt, invocation_mode=InvocationMode.DBT_RUNNER),
-        render_config=RenderConfig(select=[f"tag:{tag}"], test_behavior=TestBehavior.BUILD),
-        operator_args={
-            "vars": DBT_WINDOW_VARS,
-            "install_deps": False,
-            "env": {"WAREHOUSE": settings.warehouse, "DUCKDB_PATH": str(settings.duckdb_path)},
-        },
-    )

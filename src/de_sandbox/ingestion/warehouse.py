@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from de_sandbox.settings import Settings, get_settings
+from de_sandbox.warehouse import duckdb_connection, postgres_connection
 
 
 class WarehouseConnection:
@@ -69,35 +70,19 @@ class WarehouseConnection:
         )
 
 
-def _open(settings: Settings) -> WarehouseConnection:
-    if settings.warehouse == "postgres":
-        import psycopg2
-
-        raw = psycopg2.connect(
-            host=settings.postgres_host,
-            port=settings.postgres_port,
-            user=settings.postgres_user,
-            password=settings.postgres_password,
-            dbname=settings.warehouse_db,
-        )
-        return WarehouseConnection(raw, "postgres")
-    import duckdb
-
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    raw = duckdb.connect(str(settings.duckdb_path))
-    raw.execute("begin transaction")
-    return WarehouseConnection(raw, "duckdb")
-
-
 @contextmanager
 def connect(settings: Settings | None = None) -> Iterator[WarehouseConnection]:
     """Open the configured warehouse in one transaction: commit if the block succeeds, else roll back."""
-    connection = _open(settings or get_settings())
-    try:
-        yield connection
-        connection.raw.commit()
-    except BaseException:
-        connection.raw.rollback()
-        raise
-    finally:
-        connection.raw.close()
+    settings = settings or get_settings()
+    if settings.warehouse == "postgres":
+        with postgres_connection(settings) as raw:
+            yield WarehouseConnection(raw, "postgres")
+        return
+    with duckdb_connection(settings) as raw:
+        raw.execute("begin transaction")
+        try:
+            yield WarehouseConnection(raw, "duckdb")
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()

@@ -30,6 +30,7 @@ def ingestion_env(s3_endpoint, tmp_path, monkeypatch):
         "DE_SANDBOX_ENV_FILE": str(tmp_path / "no.env"),
         "WAREHOUSE": "duckdb",
         "DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
+        "METRICS_DB_PATH": str(tmp_path / "facts.sqlite"),
         "MINIO_ENDPOINT": s3_endpoint,
         "MINIO_ROOT_USER": "test-user",
         "MINIO_ROOT_PASSWORD": "test-password",
