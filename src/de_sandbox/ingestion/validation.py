@@ -53,9 +53,13 @@ def _expectations(spec: PipelineSpec) -> list:
 
 def run_expectations(spec: PipelineSpec, frame: pd.DataFrame) -> tuple[bool, list[str]]:
     """Validate a frame with the pipeline's suite in an ephemeral GX context; returns (success, failures)."""
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     import great_expectations as gx
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_definition = (
         context.data_sources.add_pandas(f"{spec.name}_window")
         .add_dataframe_asset(spec.target_table)

@@ -14,7 +14,7 @@ from de_sandbox.ingestion import parking
 from de_sandbox.ingestion.pipeline import STAVANGER_PARKING as SPEC
 from de_sandbox.ingestion.pipeline import audit, extract, load
 from de_sandbox.ingestion.records import MalformedSourceError
-from de_sandbox.ingestion.validation import validate
+from de_sandbox.ingestion.validation import ValidationError, validate
 from de_sandbox.ingestion.warehouse import connect
 
 pytestmark = pytest.mark.integration
@@ -45,6 +45,16 @@ def test_window_through_bronze_silver_gold(ingestion_env, tmp_path, store):
     assert all(row[1] == START and row[2] == 4 and row[3] <= row[5] <= row[4] for row in gold)
     phases = [(r["phase"], r["status"]) for r in ledger.rows(SPEC.name)]
     assert phases == [(p, "success") for p in ("extract", "load", "audit", "validate")]
+
+    with connect() as connection:
+        connection.execute(
+            "update intermediate.int_stavanger_parking__snapshots set free_spaces = -1"
+            " where parking_house = ?",
+            ("Posten",),
+        )
+    with pytest.raises(ValidationError, match="failed: expect_column_values_to_be_between free_spaces"):
+        validate(SPEC, START, END, "run-1")
+    assert ledger.rows(SPEC.name)[-1]["status"] == "failed"
 
 
 def test_api_error_response_fails_load_with_its_message(ingestion_env, tmp_path, monkeypatch):
