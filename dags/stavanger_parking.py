@@ -72,8 +72,9 @@ with DAG(
     audit = PythonOperator(
         task_id="audit", python_callable=tasks.audit, op_kwargs={"pipeline_name": PIPELINE}
     )
+    # A failed expectation stays failed on a retry: report it at once.
     validate = PythonOperator(
-        task_id="validate", python_callable=tasks.validate, op_kwargs={"pipeline_name": PIPELINE}
+        task_id="validate", python_callable=tasks.validate, op_kwargs={"pipeline_name": PIPELINE}, retries=0
     )
     archive = PythonOperator(
         task_id="archive",
