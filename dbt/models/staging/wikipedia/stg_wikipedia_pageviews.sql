@@ -24,7 +24,8 @@ renamed as (
         page_title,
         split_part(domain_code, '.', 1) as language_code,
         case
-            when split_part(domain_code, '.', 1) in ('commons', 'meta', 'species') then split_part(domain_code, '.', 1)
+            when split_part(domain_code, '.', 1) in ('commons', 'meta', 'species')
+                then split_part(domain_code, '.', 1)
             when domain_code like '%.d' then 'wiktionary'
             when domain_code like '%.b' then 'wikibooks'
             else 'wikipedia'
