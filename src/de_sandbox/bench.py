@@ -36,7 +36,10 @@ def parse_seconds(dag_file: str, repeats: int = 3) -> float:
     samples = []
     for _ in range(repeats):
         proc = subprocess.run(
-            [sys.executable, "-c", _PARSE_PROBE, dag_file], capture_output=True, text=True, env=os.environ.copy()
+            [sys.executable, "-c", _PARSE_PROBE, dag_file],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
         )
         if proc.returncode != 0:
             raise RuntimeError(f"parsing {dag_file} failed:\n{proc.stderr[-2000:]}")

@@ -106,7 +106,9 @@ def run_dbt(
     )
     result = DbtResult(command, proc.returncode, time.perf_counter() - started, proc.stdout + proc.stderr)
     if check and proc.returncode != 0:
-        raise DbtProjectError(f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{result.output[-4000:]}")
+        raise DbtProjectError(
+            f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{result.output[-4000:]}"
+        )
     return result
 
 
@@ -140,7 +142,6 @@ def ensure_manifest(settings: Settings, dbt_bin: str) -> Path:
 def generate_docs(settings: Settings | None = None) -> str:
     """`dbt docs generate --static`: one self-contained HTML file that opens from disk."""
     from de_sandbox.settings import get_settings
-
     from de_sandbox.warehouse import release_dbt_duckdb
 
     settings = settings or get_settings()

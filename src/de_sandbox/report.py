@@ -62,7 +62,9 @@ def format_summary(result: RunResult, settings: Settings) -> str:
             for resource, c in sorted(by_type.items())
         ]
         passed = sum(n for (_, s), n in outcomes.items() if s in ("success", "pass"))
-        lines.append(f"dbt nodes: {passed} passed, {sum(outcomes.values()) - passed} not passed ({'; '.join(parts)})")
+        lines.append(
+            f"dbt nodes: {passed} passed, {sum(outcomes.values()) - passed} not passed ({'; '.join(parts)})"
+        )
 
     for report in quality_reports(result):
         lines.append(report.get("headline") or "Great Expectations:")
@@ -83,7 +85,9 @@ def format_summary(result: RunResult, settings: Settings) -> str:
     if settings.warehouse == "duckdb":
         lines.append(f"  DuckDB warehouse   {settings.duckdb_path}")
     else:
-        lines.append(f"  Postgres warehouse {settings.postgres_host}:{settings.postgres_port}/{settings.warehouse_db}")
+        lines.append(
+            f"  Postgres warehouse {settings.postgres_host}:{settings.postgres_port}/{settings.warehouse_db}"
+        )
     lines += [
         f"  dbt docs           {_exists(docs)}",
         f"  GX Data Docs       {_exists(data_docs)}",

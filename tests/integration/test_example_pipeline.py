@@ -60,7 +60,10 @@ def test_example_pipeline_builds_tests_and_validates_the_shop(embedded_airflow):
 
 def test_bring_your_own_project_runs_through_the_same_dag(embedded_airflow, tmp_path, monkeypatch):
     before = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", str(BYO_PROJECT)], capture_output=True, text=True, cwd=REPO_ROOT
+        ["git", "status", "--porcelain", "--ignored", str(BYO_PROJECT)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
     ).stdout
     monkeypatch.setenv("DBT_PROJECT_DIR", str(BYO_PROJECT))
     monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "byo.duckdb"))
@@ -78,7 +81,10 @@ def test_bring_your_own_project_runs_through_the_same_dag(embedded_airflow, tmp_
     assert "no expectation suites apply" in reports[0]["headline"]
 
     after = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", str(BYO_PROJECT)], capture_output=True, text=True, cwd=REPO_ROOT
+        ["git", "status", "--porcelain", "--ignored", str(BYO_PROJECT)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
     ).stdout
     assert after == before, "running the project wrote into it"
     shutil.rmtree(tmp_path, ignore_errors=True)
