@@ -12,8 +12,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 def _registrars() -> list[Registrar]:
     from de_sandbox import envfile, system
+    from de_sandbox.quality import cli as quality_cli
 
-    return [envfile.register, system.register]
+    return [envfile.register, system.register, quality_cli.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
