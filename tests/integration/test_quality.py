@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import filecmp
+import json
+import os
 import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import duckdb
@@ -126,3 +131,61 @@ def test_factories_reproduce_the_committed_context(tmp_path):
 
     collect(comparison, "")
     assert differences == [], "stale GX config: run `de-sandbox gx-config`, commit great_expectations/"
+
+
+PROBE_DAG = textwrap.dedent(
+    """
+    \"\"\"Runs the GX validation task alone, as airflow dags test would, and prints its outcome as JSON.\"\"\"
+    import json
+    from datetime import datetime
+
+    from airflow.sdk import DAG
+
+    from de_sandbox.quality.airflow import REPORT_XCOM_KEY, gx_validation_task
+
+    with DAG("gx_probe", schedule=None, start_date=datetime(2024, 1, 1), default_args={"retries": 2}) as dag:
+        gx_validation_task(dbt_project="de_sandbox")
+
+    if __name__ == "__main__":
+        from airflow.models.xcom import XComModel
+        from airflow.utils.session import create_session
+
+        run = dag.test()
+        ti = run.get_task_instance("validate_data_quality")
+        with create_session() as session:
+            xcom = session.query(XComModel).filter_by(run_id=run.run_id, key=REPORT_XCOM_KEY).one()
+            outcome = {"state": str(ti.state), "tries": ti.try_number, "report": xcom.value}
+            print("OUTCOME " + json.dumps(outcome))
+    """
+)
+
+
+@pytest.mark.timeout(900)
+def test_airflow_task_fails_without_retry_and_pushes_the_report(tmp_path):
+    settings = make_settings(tmp_path, broken=True)
+    airflow_home = tmp_path / "airflow"
+    (airflow_home / "dags").mkdir(parents=True)
+    dag_file = airflow_home / "dags" / "gx_probe.py"
+    dag_file.write_text(PROBE_DAG)
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(airflow_home / "dags"),
+        "WAREHOUSE": "duckdb",
+        "DUCKDB_PATH": str(settings.duckdb_path),
+        "GX_ROOT_DIR": str(settings.gx_root_dir),
+    }
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+
+    run = subprocess.run([sys.executable, str(dag_file)], env=env, capture_output=True, text=True)
+
+    log = run.stdout + run.stderr
+    (outcome,) = [json.loads(line[8:]) for line in run.stdout.splitlines() if line.startswith("OUTCOME ")]
+    assert outcome["state"] == "failed" and outcome["tries"] == 1, log[-3000:]
+    assert outcome["report"]["success"] is False
+    assert [suite["unsuccessful"] for suite in outcome["report"]["suites"]] == [0, 4, 2]
+    assert "AirflowFailException: Data quality failed for dbt project 'de_sandbox'" in log
+    assert "expect_column_values_to_be_in_set on column 'status': 2 of 4 rows unexpected" in log
+    assert "Calculating Metrics" not in log

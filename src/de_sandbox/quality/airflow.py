@@ -28,7 +28,7 @@ def gx_validation_task(task_id: str = "validate_data_quality", dbt_project: str 
             report = validate(get_settings(), dbt_project)
         except DataQualityError as error:
             context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=error.report)
-            raise AirflowFailException(str(error)) from error
+            raise AirflowFailException(str(error)) from None
         context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report)
         log.info("%s", format_report(report))
         return report
