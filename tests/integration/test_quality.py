@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from de_sandbox.airflow_env import airflow_env, ensure_metadata_db
+from de_sandbox.dbt_project import run_dbt
 from de_sandbox.quality.validate import DataQualityError, validate
 from de_sandbox.settings import REPO_ROOT, Settings, get_settings
 
@@ -22,42 +24,44 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 COMMITTED_GX = REPO_ROOT / "great_expectations"
 
-CLEAN_TABLES = """
-create schema raw;
-create schema marts;
-create table raw.raw_customers as select * from (values
-    (1, 'Greta', 'Martin', 'greta.martin1@example.com', 'DK', timestamp '2023-07-24 14:34:00'),
-    (2, 'Rosa', 'Moreau', '  ROSA.moreau2@example.com ', 'FR', timestamp '2023-06-04 10:19:00')
-) t(id, first_name, last_name, email, country, created_at);
-create table marts.dim_customers as select * from (values
-    (1, 'Greta', 'Martin', 'greta.martin1@example.com', 'DK', 2, 150.50::decimal(12, 2),
-     date '2024-01-02', date '2024-02-01'),
-    (2, 'Rosa', 'Moreau', 'rosa.moreau2@example.com', 'FR', 0, 0::decimal(12, 2), null::date, null::date)
-) t(customer_id, first_name, last_name, email, country_code, order_count, lifetime_value,
-    first_order_date, last_order_date);
-create table marts.fct_orders as select * from (values
-    (1, 1, 5, date '2024-01-02', 1, 89.90::decimal(12, 2), 89.90::decimal(12, 2), 'shipped'),
-    (2, 1, 3, date '2024-02-01', 2, 30.30::decimal(12, 2), 60.60::decimal(12, 2), 'completed')
-) t(order_id, customer_id, product_id, order_date, quantity, unit_price, amount, status);
-"""
-
-# Duplicate keys, a null and an upper-case e-mail, a negative amount and an unknown status.
+# Duplicate key, null and upper-case e-mails, negative lifetime value, duplicate order, unknown statuses.
+# CTAS, not insert: dbt's enforced contract put a primary key on dim_customers.
 BREAK_TABLES = """
-insert into marts.dim_customers values
-    (2, 'Rosa', 'Moreau', null, 'FR', 0, 0, null, null),
-    (3, 'Ben', 'Murphy', 'BEN.MURPHY3@EXAMPLE.COM', 'DK', 1, -4.00, date '2024-01-05', date '2024-01-05');
-insert into marts.fct_orders values
-    (2, 1, 3, date '2024-02-01', 2, 30.30, 60.60, 'lost'),
-    (3, 2, 3, date '2024-02-02', 1, 30.30, 30.30, 'misplaced');
+create or replace table marts.dim_customers as
+select * from marts.dim_customers
+union all
+select * replace (null as email) from marts.dim_customers where customer_id = 1
+union all
+select * replace (9999 as customer_id, 'BEN.MURPHY@EXAMPLE.COM' as email, -4.00 as lifetime_value)
+from marts.dim_customers where customer_id = 2;
+create or replace table marts.fct_orders as
+select * from marts.fct_orders
+union all
+(select * replace ('lost' as status) from marts.fct_orders order by order_id limit 1)
+union all
+(select * replace (999999 as order_id, 'misplaced' as status)
+ from marts.fct_orders order by order_id limit 1);
 """
 
 
-def make_settings(tmp_path: Path, *, broken: bool) -> Settings:
-    """A warehouse file and a copy of the committed GX context, both in tmp_path."""
+@pytest.fixture(scope="module")
+def dbt_warehouse(tmp_path_factory) -> Path:
+    """The example tables as dbt builds them from the seeds, once per module (each test works on a copy)."""
+    root = tmp_path_factory.mktemp("dbt_warehouse")
+    settings = dataclasses.replace(
+        get_settings(), warehouse="duckdb", data_dir=root / "data", duckdb_path=root / "warehouse.duckdb"
+    )
+    dbt_bin = str(Path(sys.executable).with_name("dbt"))
+    run_dbt(settings, ["build", "--resource-type", "seed", "--resource-type", "model"], dbt_bin)
+    return settings.duckdb_path
+
+
+def make_settings(tmp_path: Path, warehouse_file: Path, *, broken: bool) -> Settings:
+    """A copy of the warehouse file and of the committed GX context, both in tmp_path."""
     duckdb_path = tmp_path / "warehouse.duckdb"
-    with duckdb.connect(str(duckdb_path)) as connection:
-        connection.execute(CLEAN_TABLES)
-        if broken:
+    shutil.copyfile(warehouse_file, duckdb_path)
+    if broken:
+        with duckdb.connect(str(duckdb_path)) as connection:
             connection.execute(BREAK_TABLES)
     gx_root = tmp_path / "great_expectations"
     shutil.copytree(COMMITTED_GX, gx_root, ignore=shutil.ignore_patterns("uncommitted"))
@@ -65,8 +69,8 @@ def make_settings(tmp_path: Path, *, broken: bool) -> Settings:
     return dataclasses.replace(settings, warehouse="duckdb", duckdb_path=duckdb_path, gx_root_dir=gx_root)
 
 
-def test_clean_warehouse_passes_and_builds_data_docs(tmp_path):
-    settings = make_settings(tmp_path, broken=False)
+def test_clean_warehouse_passes_and_builds_data_docs(tmp_path, dbt_warehouse):
+    settings = make_settings(tmp_path, dbt_warehouse, broken=False)
 
     report = validate(settings, "de_sandbox")
 
@@ -83,28 +87,38 @@ def test_clean_warehouse_passes_and_builds_data_docs(tmp_path):
     assert docs.parent == tmp_path / "great_expectations/uncommitted/data_docs/local_site"
 
 
-def test_broken_warehouse_fails_with_readable_summary(tmp_path):
-    settings = make_settings(tmp_path, broken=True)
+def test_broken_warehouse_fails_with_readable_summary(tmp_path, dbt_warehouse):
+    settings = make_settings(tmp_path, dbt_warehouse, broken=True)
 
     with pytest.raises(DataQualityError) as caught:
         validate(settings, "de_sandbox")
 
-    message = str(caught.value)
-    lines = message.splitlines()
-    assert "6 of 22 expectations failed (2 of 3 suites)" in lines[0]
+    lines = str(caught.value).splitlines()
+    assert lines[0] == (
+        "Data quality failed for dbt project 'de_sandbox' (duckdb): "
+        "6 of 24 expectations failed (2 of 3 suites)"
+    )
     assert (
         "  de_sandbox.marts.dim_customers: expect_column_values_to_be_unique on column 'customer_id': "
-        "2 of 4 rows unexpected (50.0%), e.g. [2]"
+        "2 of 52 rows unexpected (3.8%), e.g. [1]"
     ) in lines
     assert (
         "  de_sandbox.marts.dim_customers: expect_column_values_to_not_be_null on column 'email': "
-        "1 of 4 rows unexpected (25.0%)"
+        "1 of 52 rows unexpected (1.9%)"
     ) in lines
-    assert any("expect_column_values_to_match_regex on column 'email'" in line for line in lines)
-    assert any("'BEN.MURPHY3@EXAMPLE.COM'" in line for line in lines)
+    assert (
+        "  de_sandbox.marts.dim_customers: expect_column_values_to_match_regex on column 'email': "
+        "1 of 52 rows unexpected (1.9%), e.g. ['BEN.MURPHY@EXAMPLE.COM']"
+    ) in lines
+    assert (
+        "  de_sandbox.marts.dim_customers: expect_column_values_to_be_between on column 'lifetime_value': "
+        "1 of 52 rows unexpected (1.9%), e.g. [-4.0]"
+    ) in lines
+    duplicate_order = "  de_sandbox.marts.fct_orders: expect_column_values_to_be_unique on column 'order_id':"
+    assert any(line.startswith(duplicate_order + " 2 of 202 rows unexpected") for line in lines)
     assert (
         "  de_sandbox.marts.fct_orders: expect_column_values_to_be_in_set on column 'status': "
-        "2 of 4 rows unexpected (50.0%), e.g. ['lost', 'misplaced']"
+        "2 of 202 rows unexpected (1.0%), e.g. ['lost', 'misplaced']"
     ) in lines
     report = caught.value.report
     assert report["success"] is False
@@ -117,7 +131,8 @@ def test_broken_warehouse_fails_with_readable_summary(tmp_path):
 def test_factories_reproduce_the_committed_context(tmp_path):
     from de_sandbox.quality.context import build_checkpoints, open_context
 
-    settings = make_settings(tmp_path, broken=False)
+    settings = dataclasses.replace(get_settings(), gx_root_dir=tmp_path / "great_expectations")
+    shutil.copytree(COMMITTED_GX, settings.gx_root_dir, ignore=shutil.ignore_patterns("uncommitted"))
 
     build_checkpoints(open_context(settings), "de_sandbox", "duckdb")
 
@@ -161,25 +176,18 @@ PROBE_DAG = textwrap.dedent(
 
 
 @pytest.mark.timeout(900)
-def test_airflow_task_fails_without_retry_and_pushes_the_report(tmp_path):
-    settings = make_settings(tmp_path, broken=True)
+def test_airflow_task_fails_without_retry_and_pushes_the_report(tmp_path, dbt_warehouse):
+    settings = make_settings(tmp_path, dbt_warehouse, broken=True)
     airflow_home = tmp_path / "airflow"
     (airflow_home / "dags").mkdir(parents=True)
     dag_file = airflow_home / "dags" / "gx_probe.py"
     dag_file.write_text(PROBE_DAG)
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(airflow_home / "dags"),
-        "WAREHOUSE": "duckdb",
-        "DUCKDB_PATH": str(settings.duckdb_path),
-        "GX_ROOT_DIR": str(settings.gx_root_dir),
-    }
-    airflow = Path(sys.executable).with_name("airflow")
-    subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+    env = airflow_env(settings, airflow_home, f"sqlite:///{airflow_home / 'airflow.db'}")
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dag_file.parent)
+    ensure_metadata_db(env)
 
-    run = subprocess.run([sys.executable, str(dag_file)], env=env, capture_output=True, text=True)
+    env = {**os.environ, **env}
+    run = subprocess.run([sys.executable, dag_file], env=env, capture_output=True, text=True)
 
     log = run.stdout + run.stderr
     (outcome,) = [json.loads(line[8:]) for line in run.stdout.splitlines() if line.startswith("OUTCOME ")]
@@ -187,5 +195,5 @@ def test_airflow_task_fails_without_retry_and_pushes_the_report(tmp_path):
     assert outcome["report"]["success"] is False
     assert [suite["unsuccessful"] for suite in outcome["report"]["suites"]] == [0, 4, 2]
     assert "AirflowFailException: Data quality failed for dbt project 'de_sandbox'" in log
-    assert "expect_column_values_to_be_in_set on column 'status': 2 of 4 rows unexpected" in log
+    assert "expect_column_values_to_be_in_set on column 'status': 2 of 202 rows unexpected" in log
     assert "Calculating Metrics" not in log

@@ -20,8 +20,8 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
+    from de_sandbox.dbt_project import dbt_project_name
     from de_sandbox.quality.context import build_checkpoints, open_context
-    from de_sandbox.quality.validate import dbt_project_name
 
     settings = get_settings()
     project = args.project or dbt_project_name(settings.dbt_project_dir)

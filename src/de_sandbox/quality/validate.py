@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from de_sandbox.dbt_project import dbt_project_name
 from de_sandbox.quality.suites import TableSuite, suites_for_project
 from de_sandbox.settings import Settings
 
@@ -25,12 +26,6 @@ class DataQualityError(Exception):
     def __init__(self, report: dict[str, Any]):
         super().__init__(format_failures(report))
         self.report = report
-
-
-def dbt_project_name(dbt_project_dir: Path) -> str:
-    import yaml
-
-    return yaml.safe_load((dbt_project_dir / "dbt_project.yml").read_text())["name"]
 
 
 def data_docs_index(settings: Settings) -> Path:
