@@ -38,3 +38,8 @@ lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	$(PY) -m ruff format --check src dags tests
 
 .PHONY: help install demo run test bench lint
+
+gx-validate: install ## Validate the warehouse tables with Great Expectations and rebuild the Data Docs
+	$(SANDBOX) gx-validate
+
+.PHONY: gx-validate

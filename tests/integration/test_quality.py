@@ -7,8 +7,10 @@ import filecmp
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -197,3 +199,91 @@ def test_airflow_task_fails_without_retry_and_pushes_the_report(tmp_path, dbt_wa
     assert "AirflowFailException: Data quality failed for dbt project 'de_sandbox'" in log
     assert "expect_column_values_to_be_in_set on column 'status': 2 of 202 rows unexpected" in log
     assert "Calculating Metrics" not in log
+
+
+PG_TABLES = """
+create schema raw;
+create schema marts;
+create table raw.raw_customers as select * from (values
+    (1, 'Greta', 'Martin', 'greta.martin1@example.com', 'DK', timestamp '2023-07-24 14:34:00'),
+    (2, 'Rosa', 'Moreau', '  ROSA.moreau2@example.com ', 'FR', timestamp '2023-06-04 10:19:00')
+) t(id, first_name, last_name, email, country, created_at);
+create table marts.dim_customers as select * from (values
+    (1, 'Greta', 'Martin', 'greta.martin1@example.com', 'DK', 2, 150.50::numeric(12, 2)),
+    (2, 'Rosa', 'Moreau', 'rosa.moreau2@example.com', 'FR', 0, 0::numeric(12, 2))
+) t(customer_id, first_name, last_name, email, country_code, order_count, lifetime_value);
+create table marts.fct_orders as select * from (values
+    (1, 1, 5, date '2024-01-02', 1, 89.90::numeric(12, 2), 'shipped'),
+    (2, 1, 3, date '2024-02-01', 2, 60.60::numeric(12, 2), 'completed'),
+    (3, 2, 3, date '2024-02-03', 1, 30.30::numeric(12, 2), 'lost')
+) t(order_id, customer_id, product_id, order_date, quantity, amount, status);
+"""
+
+
+@pytest.fixture(scope="module")
+def postgres_port():
+    """A throwaway PostgreSQL cluster on a free loopback port (Postgres refuses root: run as `postgres`)."""
+    if not shutil.which("initdb"):
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    root = Path(tempfile.mkdtemp(prefix="gx-pg-"))
+    shutil.chown(root, "postgres")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    data = root / "data"
+    subprocess.run(
+        [*as_postgres, "initdb", "-D", data, "-A", "trust", "-U", "postgres"], check=True, capture_output=True
+    )
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
+    subprocess.run(
+        [*as_postgres, "pg_ctl", "-D", data, "-o", options, "-l", root / "log", "-w", "start"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield port
+    finally:
+        subprocess.run([*as_postgres, "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_postgres_tables_validate_through_the_sql_datasource(tmp_path, postgres_port):
+    import psycopg2
+
+    server = {"host": "127.0.0.1", "port": postgres_port, "user": "postgres"}
+    admin = psycopg2.connect(**server, dbname="postgres")
+    admin.autocommit = True
+    admin.cursor().execute("create database warehouse")
+    admin.close()
+    warehouse = psycopg2.connect(**server, dbname="warehouse")
+    with warehouse:
+        warehouse.cursor().execute(PG_TABLES)
+    warehouse.close()
+    gx_root = tmp_path / "great_expectations"
+    shutil.copytree(COMMITTED_GX, gx_root, ignore=shutil.ignore_patterns("uncommitted"))
+    settings = dataclasses.replace(
+        get_settings(),
+        warehouse="postgres",
+        gx_root_dir=gx_root,
+        postgres_host="127.0.0.1",
+        postgres_port=postgres_port,
+        postgres_user="postgres",
+        postgres_password="not-stored-anywhere",
+        warehouse_db="warehouse",
+    )
+
+    with pytest.raises(DataQualityError) as caught:
+        validate(settings, "de_sandbox")
+
+    report = caught.value.report
+    assert report["warehouse"] == "postgres"
+    assert [suite["success"] for suite in report["suites"]] == [True, True, False]
+    assert (
+        "  de_sandbox.marts.fct_orders: expect_column_values_to_be_in_set on column 'status': "
+        "1 of 3 rows unexpected (33.3%), e.g. ['lost']"
+    ) in str(caught.value).splitlines()
+    assert Path(report["data_docs"]).is_file()
+    config = (gx_root / "great_expectations.yml").read_text()
+    assert "warehouse_postgres" in config and "${postgres_warehouse_url}" in config
+    assert "not-stored-anywhere" not in config
