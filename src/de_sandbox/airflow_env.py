@@ -34,6 +34,10 @@ def airflow_env(settings: Settings, airflow_home: Path, metadata_url: str) -> di
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
         "AIRFLOW__COSMOS__CACHE_DIR": str(settings.data_dir / "cosmos-cache"),
         "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
+        # No telemetry: the sandbox may run offline, and a blocked call costs a timeout per task.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DO_NOT_TRACK": "1",
+        "SCARF_NO_ANALYTICS": "true",
         "AIRFLOW_CONN_WAREHOUSE": warehouse_conn_uri(settings),
         "DATA_DIR": str(settings.data_dir),
         "DUCKDB_PATH": str(settings.duckdb_path),
@@ -62,7 +66,9 @@ def ensure_metadata_db(env: dict[str, str]) -> None:
 
     stamp = Path(env["AIRFLOW_HOME"]) / _MIGRATED_STAMP.format(version=version("apache-airflow"))
     sqlite_file = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
-    db_missing = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite") and not Path(sqlite_file).exists()
+    db_missing = (
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite") and not Path(sqlite_file).exists()
+    )
     if stamp.exists() and not db_missing:
         return
     print("[de-sandbox] airflow db migrate (first run only)", flush=True)

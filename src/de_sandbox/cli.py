@@ -11,10 +11,20 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import envfile, system
+    from de_sandbox import bench, compose, compose_check, envfile, runner, system
+    from de_sandbox.metrics import exporter
     from de_sandbox.quality import cli as quality_cli
 
-    return [envfile.register, system.register, quality_cli.register]
+    return [
+        bench.register,
+        compose.register,
+        compose_check.register,
+        envfile.register,
+        exporter.register,
+        quality_cli.register,
+        runner.register,
+        system.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,15 +7,12 @@ manifest written by `dbt parse` at setup, and runs each node in-process through 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
-from pathlib import Path
 
 import airflow  # noqa: F401  (Cosmos internals expect Airflow to be imported first)
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from de_sandbox.dbt_project import DbtProjectError, dbt_env, dbt_project_name, manifest_path
+from de_sandbox.dbt_project import DbtProjectError, dbt_env, dbt_executable, dbt_project_name, manifest_path
 from de_sandbox.settings import Settings, get_settings
 
 # The profile every project runs with: our profiles.yml, passed to dbt with --profile, so a bring-your-own
@@ -27,12 +24,6 @@ DUCKDB_POOL = "duckdb"
 EXECUTION_MODES = {mode.value: mode for mode in (ExecutionMode.LOCAL, ExecutionMode.WATCHER)}
 INVOCATION_MODES = {mode.value: mode for mode in InvocationMode}
 TEST_BEHAVIORS = {behavior.value: behavior for behavior in TestBehavior}
-
-
-def dbt_executable() -> str:
-    """The dbt next to the running interpreter (the project venv), else the one on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def project_config(settings: Settings | None = None) -> ProjectConfig:
@@ -87,12 +78,33 @@ def render_config(select: list[str] | None = None) -> RenderConfig:
     )
 
 
-def task_pool(settings: Settings | None = None) -> str | None:
+def operator_args() -> dict:
+    """Arguments for every Cosmos dbt task: no `dbt deps` (offline), keep run_results, free the DuckDB file."""
+    return {
+        "install_deps": False,
+        "callback": [
+            "de_sandbox.dbt_artifacts.collect_run_results",
+            "de_sandbox.warehouse.release_dbt_duckdb",
+        ],
+    }
+
+
+def pool_args(settings: Settings | None = None) -> dict[str, str]:
+    """default_args entry that queues DuckDB-writing tasks on the one-slot pool; nothing for Postgres."""
     settings = settings or get_settings()
-    return DUCKDB_POOL if settings.warehouse == "duckdb" else None
+    return {"pool": DUCKDB_POOL} if settings.warehouse == "duckdb" else {}
 
 
 def select_for(settings: Settings, tag: str) -> list[str]:
     """Our own project is split by pipeline tag; a bring-your-own project runs whole."""
     own_project = settings.dbt_project_dir.resolve() == (settings.repo_root / "dbt").resolve()
     return [f"tag:{tag}"] if own_project else []
+
+
+def docs_task(task_id: str = "dbt_docs"):
+    """An Airflow task that rebuilds the dbt docs site; returns its path (shown in run summaries)."""
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    from de_sandbox.dbt_project import generate_docs
+
+    return PythonOperator(task_id=task_id, python_callable=generate_docs)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,12 @@ _GENERATED_DIRS = {"target", "logs", "dbt_packages", "dbt_modules", ".venv", "__
 
 class DbtProjectError(RuntimeError):
     """The dbt project is missing, malformed or failed to parse."""
+
+
+def dbt_executable() -> str:
+    """The dbt next to the running interpreter (the project venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
 def dbt_project_name(project_dir: Path) -> str:
@@ -53,6 +61,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_USER": settings.postgres_user,
         "POSTGRES_PASSWORD": settings.postgres_password,
         "WAREHOUSE_DB": settings.warehouse_db,
+        # Offline sandbox: a bring-your-own project without this flag would try to phone home.
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
 
@@ -64,7 +74,9 @@ class DbtResult:
     output: str
 
 
-def run_dbt(settings: Settings, args: list[str], dbt_bin: str, check: bool = True) -> DbtResult:
+def run_dbt(
+    settings: Settings, args: list[str], dbt_bin: str, check: bool = True, target: str = "target"
+) -> DbtResult:
     """Run the dbt CLI against the configured project, with artefacts kept under the data folder."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     out_dir = artifacts_dir(settings)
@@ -80,7 +92,7 @@ def run_dbt(settings: Settings, args: list[str], dbt_bin: str, check: bool = Tru
         "--target",
         settings.dbt_target,
         "--target-path",
-        str(out_dir / "target"),
+        str(out_dir / target),
         "--log-path",
         str(out_dir / "logs"),
     ]
@@ -94,7 +106,9 @@ def run_dbt(settings: Settings, args: list[str], dbt_bin: str, check: bool = Tru
     )
     result = DbtResult(command, proc.returncode, time.perf_counter() - started, proc.stdout + proc.stderr)
     if check and proc.returncode != 0:
-        raise DbtProjectError(f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{result.output[-4000:]}")
+        raise DbtProjectError(
+            f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{result.output[-4000:]}"
+        )
     return result
 
 
@@ -123,6 +137,17 @@ def ensure_manifest(settings: Settings, dbt_bin: str) -> Path:
     if not manifest.exists():
         raise DbtProjectError(f"dbt parse finished but wrote no manifest at {manifest}")
     return manifest
+
+
+def generate_docs(settings: Settings | None = None) -> str:
+    """`dbt docs generate --static`: one self-contained HTML file that opens from disk."""
+    from de_sandbox.settings import get_settings
+    from de_sandbox.warehouse import release_dbt_duckdb
+
+    settings = settings or get_settings()
+    release_dbt_duckdb()
+    run_dbt(settings, ["docs", "generate", "--static"], dbt_executable(), target="docs")
+    return str(artifacts_dir(settings) / "docs" / "static_index.html")
 
 
 def read_manifest(settings: Settings) -> dict:

@@ -65,31 +65,31 @@ def _sqlite_path(env: dict[str, str]) -> Path:
     return Path(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///"))
 
 
-def _latest_run(db: Path, dag_id: str, after_id: int) -> tuple[int, str] | None:
+def _new_run_id(db: Path, dag_id: str, seen: set[str]) -> str | None:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-        row = conn.execute(
-            "select id, run_id from dag_run where dag_id = ? and id > ? order by id desc limit 1", (dag_id, after_id)
-        ).fetchone()
-    return (row[0], row[1]) if row else None
+        rows = conn.execute(
+            "select run_id from dag_run where dag_id = ? order by id desc", (dag_id,)
+        ).fetchall()
+    return next((run_id for (run_id,) in rows if run_id not in seen), None)
 
 
 def _task_states(db: Path, dag_id: str, run_id: str) -> dict[str, TaskState]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
         rows = conn.execute(
-            "select task_id, state, duration from task_instance where dag_id = ? and run_id = ?", (dag_id, run_id)
+            "select task_id, state, duration from task_instance where dag_id = ? and run_id = ?",
+            (dag_id, run_id),
         ).fetchall()
     return {task_id: TaskState(task_id, state or "none", duration) for task_id, state, duration in rows}
 
 
-def _max_run_id(db: Path, dag_id: str) -> int:
+def _run_ids(db: Path, dag_id: str) -> set[str]:
     if not db.exists():
-        return 0
+        return set()
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-            row = conn.execute("select max(id) from dag_run where dag_id = ?", (dag_id,)).fetchone()
+            return {r[0] for r in conn.execute("select run_id from dag_run where dag_id = ?", (dag_id,))}
     except sqlite3.Error:
-        return 0
-    return row[0] or 0
+        return set()
 
 
 def _print_progress(state: TaskState, done: int, total: int) -> None:
@@ -102,14 +102,15 @@ def _print_progress(state: TaskState, done: int, total: int) -> None:
 
 def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | None = None) -> RunResult:
     """Run `dag_id` once via dag.test() in a child process, streaming one line per finished task."""
-    from de_sandbox.dbt_cosmos import dbt_executable
-    from de_sandbox.dbt_project import ensure_manifest
+    from de_sandbox.dbt_project import dbt_executable, ensure_manifest
 
     settings = settings or get_settings()
     when = parse_logical_date(logical_date)
     dag_file = settings.repo_root / "dags" / f"{dag_id}.py"
     if not dag_file.exists():
-        known = sorted(p.stem for p in (settings.repo_root / "dags").glob("*.py") if not p.stem.startswith("_"))
+        known = sorted(
+            p.stem for p in (settings.repo_root / "dags").glob("*.py") if not p.stem.startswith("_")
+        )
         raise RunError(f"no DAG {dag_id!r} (expected {dag_file}); DAGs here: {', '.join(known)}")
 
     env = embedded_env(settings)
@@ -123,7 +124,7 @@ def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | N
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_file, result_file = run_dir / f"{stamp}.log", run_dir / f"{stamp}.json"
     db = _sqlite_path(env)
-    before = _max_run_id(db, dag_id)
+    before = _run_ids(db, dag_id)
 
     print(f"[de-sandbox] running {dag_id} (logical date {when.isoformat() if when else 'now'})", flush=True)
     print(f"[de-sandbox] full log: {log_file}", flush=True)
@@ -133,14 +134,14 @@ def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | N
         command += ["--date", when.isoformat()]
     with log_file.open("w") as log:
         child = subprocess.Popen(command, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
-        run: tuple[int, str] | None = None
+        run_id: str | None = None
         reported: set[str] = set()
         while True:
             finished = child.poll() is not None
             try:
-                run = run or _latest_run(db, dag_id, before)
-                if run:
-                    states = _task_states(db, dag_id, run[1])
+                run_id = run_id or _new_run_id(db, dag_id, before)
+                if run_id:
+                    states = _task_states(db, dag_id, run_id)
                     for task_id, state in sorted(states.items()):
                         if state.state in FINISHED and task_id not in reported:
                             reported.add(task_id)
@@ -166,12 +167,47 @@ def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | N
     )
 
 
+def run_and_report(dag_id: str, date: str | None) -> int:
+    """`make run` / `make demo`: run, print the summary, exit non-zero when the run failed."""
+    from de_sandbox.report import format_summary
+
+    settings = get_settings()
+    try:
+        result = run_dag(dag_id, date, settings)
+    except RunError as exc:
+        print(f"[de-sandbox] {exc}", file=sys.stderr)
+        return 2
+    print(format_summary(result, settings), flush=True)
+    if result.state != "success":
+        failed = [t.task_id for t in result.tasks if t.state == "failed"]
+        print(f"\n[de-sandbox] {dag_id} failed ({', '.join(failed)}); see {result.log_file}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="run one DAG once on the embedded default (dag.test)")
+    run.add_argument("dag_id")
+    run.add_argument("--date", help="logical date, e.g. 2026-01-01 or 2026-01-01T05:00")
+    run.set_defaults(func=lambda args: run_and_report(args.dag_id, args.date))
+    demo = subparsers.add_parser("demo", help="run the example pipeline end to end and print a summary")
+    demo.set_defaults(func=lambda args: run_and_report("example_pipeline", None))
+    parse = subparsers.add_parser("dbt-parse", help="write the dbt manifest the DAGs render from")
+    parse.set_defaults(func=lambda args: print(_ensure_manifest()) or 0)
+
+
+def _ensure_manifest() -> Path:
+    from de_sandbox.dbt_project import dbt_executable, ensure_manifest
+
+    return ensure_manifest(get_settings(), dbt_executable())
+
+
 def _child_main(dag_id: str, date: str | None, result_file: Path) -> int:
     """Inside the child: load the DAG, dag.test() it, write states and return values as JSON."""
     from airflow.dag_processing.dagbag import DagBag
 
     settings = get_settings()
-    bag = DagBag(dag_folder=str(settings.repo_root / "dags" / f"{dag_id}.py"), include_examples=False)
+    bag = DagBag(dag_folder=str(settings.repo_root / "dags" / f"{dag_id}.py"))
     if bag.import_errors or dag_id not in bag.dags:
         errors = "\n".join(f"{path}:\n{err}" for path, err in bag.import_errors.items())
         print(f"[de-sandbox] DAG {dag_id} failed to import:\n{errors}", file=sys.stderr)
