@@ -77,13 +77,14 @@ def test_clean_warehouse_passes_and_builds_data_docs(tmp_path, dbt_warehouse):
     report = validate(settings, "de_sandbox")
 
     assert report["success"] is True
-    assert [suite["suite"] for suite in report["suites"]] == [
+    assert [suite["suite_name"] for suite in report["validation_results"]] == [
         "de_sandbox.raw.raw_customers",
         "de_sandbox.marts.dim_customers",
         "de_sandbox.marts.fct_orders",
     ]
-    for suite in report["suites"]:
-        assert suite["success"] and suite["evaluated"] == suite["successful"] > 0, suite
+    for suite in report["validation_results"]:
+        counts = suite["statistics"]
+        assert suite["success"] and counts["evaluated_expectations"] == counts["successful_expectations"] > 0
     docs = Path(report["data_docs"])
     assert docs.is_file()
     assert docs.parent == tmp_path / "great_expectations/uncommitted/data_docs/local_site"
@@ -124,7 +125,7 @@ def test_broken_warehouse_fails_with_readable_summary(tmp_path, dbt_warehouse):
     ) in lines
     report = caught.value.report
     assert report["success"] is False
-    assert [suite["success"] for suite in report["suites"]] == [True, False, False]
+    assert [suite["success"] for suite in report["validation_results"]] == [True, False, False]
     docs = Path(report["data_docs"])
     assert docs.is_file()
     assert "de_sandbox.marts.fct_orders" in docs.read_text()
@@ -195,7 +196,8 @@ def test_airflow_task_fails_without_retry_and_pushes_the_report(tmp_path, dbt_wa
     (outcome,) = [json.loads(line[8:]) for line in run.stdout.splitlines() if line.startswith("OUTCOME ")]
     assert outcome["state"] == "failed" and outcome["tries"] == 1, log[-3000:]
     assert outcome["report"]["success"] is False
-    assert [suite["unsuccessful"] for suite in outcome["report"]["suites"]] == [0, 4, 2]
+    statistics = [suite["statistics"] for suite in outcome["report"]["validation_results"]]
+    assert [counts["unsuccessful_expectations"] for counts in statistics] == [0, 4, 2]
     assert "AirflowFailException: Data quality failed for dbt project 'de_sandbox'" in log
     assert "expect_column_values_to_be_in_set on column 'status': 2 of 202 rows unexpected" in log
     assert "Calculating Metrics" not in log
@@ -278,7 +280,7 @@ def test_postgres_tables_validate_through_the_sql_datasource(tmp_path, postgres_
 
     report = caught.value.report
     assert report["warehouse"] == "postgres"
-    assert [suite["success"] for suite in report["suites"]] == [True, True, False]
+    assert [suite["success"] for suite in report["validation_results"]] == [True, True, False]
     assert (
         "  de_sandbox.marts.fct_orders: expect_column_values_to_be_in_set on column 'status': "
         "1 of 3 rows unexpected (33.3%), e.g. ['lost']"

@@ -13,23 +13,27 @@ FAILED_REPORT = {
     "warehouse": "duckdb",
     "success": False,
     "data_docs": "/gx/uncommitted/data_docs/local_site/index.html",
-    "suites": [
+    "validation_results": [
         {
-            "suite": "de_sandbox.raw.raw_customers",
+            "suite_name": "de_sandbox.raw.raw_customers",
             "table": "raw.raw_customers",
             "success": True,
-            "evaluated": 6,
-            "successful": 6,
-            "unsuccessful": 0,
+            "statistics": {
+                "evaluated_expectations": 6,
+                "successful_expectations": 6,
+                "unsuccessful_expectations": 0,
+            },
             "failures": [],
         },
         {
-            "suite": "de_sandbox.marts.fct_orders",
+            "suite_name": "de_sandbox.marts.fct_orders",
             "table": "marts.fct_orders",
             "success": False,
-            "evaluated": 8,
-            "successful": 6,
-            "unsuccessful": 2,
+            "statistics": {
+                "evaluated_expectations": 8,
+                "successful_expectations": 6,
+                "unsuccessful_expectations": 2,
+            },
             "failures": [
                 {
                     "expectation": "expect_column_values_to_be_in_set",
@@ -76,7 +80,7 @@ def test_failure_summary_names_suite_expectation_column_rows_and_samples():
 
 
 def test_passing_report_summary_counts_met_expectations():
-    report = {**FAILED_REPORT, "success": True, "suites": FAILED_REPORT["suites"][:1]}
+    report = {**FAILED_REPORT, "success": True, "validation_results": FAILED_REPORT["validation_results"][:1]}
     assert format_report(report).splitlines()[1] == "  de_sandbox.raw.raw_customers: 6/6 expectations met"
 
 
@@ -87,7 +91,15 @@ def test_bring_your_own_project_without_suites_reports_that_none_apply(tmp_path)
     report = validate(settings)
 
     assert report["success"] is True
-    assert report["suites"] == []
+    assert report["validation_results"] == []
     assert report["message"] == "no expectation suites apply to dbt project 'jaffle_shop'"
     assert format_report(report) == report["message"]
     assert not (tmp_path / "gx").exists()
+
+
+def test_report_is_what_the_metrics_facts_store_reads(tmp_path):
+    from de_sandbox.metrics.facts import record_gx_results
+
+    assert (
+        record_gx_results(FAILED_REPORT, "example_pipeline", "manual__1", db=tmp_path / "facts.sqlite") == 2
+    )

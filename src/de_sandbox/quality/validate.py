@@ -81,14 +81,13 @@ def failure_entry(expectation_result: Any) -> dict[str, Any]:
 
 
 def suite_entry(table_suite: TableSuite, suite_result: Any) -> dict[str, Any]:
-    statistics = suite_result.statistics
+    """GX's own key names (suite_name, statistics), so metrics.facts.record_gx_results reads the report as is."""
+    counts = ("evaluated_expectations", "successful_expectations", "unsuccessful_expectations")
     return {
-        "suite": table_suite.name,
+        "suite_name": table_suite.name,
         "table": f"{table_suite.schema}.{table_suite.table}",
         "success": bool(suite_result.success),
-        "evaluated": int(statistics["evaluated_expectations"]),
-        "successful": int(statistics["successful_expectations"]),
-        "unsuccessful": int(statistics["unsuccessful_expectations"]),
+        "statistics": {count: int(suite_result.statistics[count]) for count in counts},
         "failures": [failure_entry(result) for result in suite_result.results if not result.success],
     }
 
@@ -111,29 +110,31 @@ def _failure_line(suite: str, failure: dict[str, Any]) -> str:
 
 def format_failures(report: dict[str, Any]) -> str:
     """One header line, then one line per failed expectation: suite, expectation, column, rows, samples."""
-    failed = [suite for suite in report["suites"] if not suite["success"]]
-    unsuccessful = sum(suite["unsuccessful"] for suite in report["suites"])
-    evaluated = sum(suite["evaluated"] for suite in report["suites"])
+    suites = report["validation_results"]
+    failed = [suite for suite in suites if not suite["success"]]
+    unsuccessful = sum(suite["statistics"]["unsuccessful_expectations"] for suite in suites)
+    evaluated = sum(suite["statistics"]["evaluated_expectations"] for suite in suites)
     lines = [
         f"Data quality failed for dbt project {report['dbt_project']!r} ({report['warehouse']}): "
-        f"{unsuccessful} of {evaluated} expectations failed ({len(failed)} of {len(report['suites'])} suites)"
+        f"{unsuccessful} of {evaluated} expectations failed ({len(failed)} of {len(suites)} suites)"
     ]
     for suite in failed:
-        lines.extend(_failure_line(suite["suite"], failure) for failure in suite["failures"])
+        lines.extend(_failure_line(suite["suite_name"], failure) for failure in suite["failures"])
     lines.append(f"Data Docs: {report['data_docs']}")
     return "\n".join(lines)
 
 
 def format_report(report: dict[str, Any]) -> str:
     """A short human summary of a report, success or not."""
-    if not report["suites"]:
+    if not report["validation_results"]:
         return report["message"]
     if not report["success"]:
         return format_failures(report)
     lines = [f"Data quality passed for dbt project {report['dbt_project']!r} ({report['warehouse']}):"]
     lines.extend(
-        f"  {suite['suite']}: {suite['successful']}/{suite['evaluated']} expectations met"
-        for suite in report["suites"]
+        f"  {suite['suite_name']}: {suite['statistics']['successful_expectations']}"
+        f"/{suite['statistics']['evaluated_expectations']} expectations met"
+        for suite in report["validation_results"]
     )
     lines.append(f"Data Docs: {report['data_docs']}")
     return "\n".join(lines)
@@ -163,7 +164,7 @@ def validate(settings: Settings, dbt_project: str | None = None) -> dict[str, An
         "dbt_project": project,
         "warehouse": settings.warehouse,
         "success": True,
-        "suites": [],
+        "validation_results": [],
         "data_docs": None,
     }
     if not table_suites:
@@ -175,12 +176,13 @@ def validate(settings: Settings, dbt_project: str | None = None) -> dict[str, An
     context = open_context(settings)
     try:
         for table_suite in table_suites:
-            report["suites"].append(suite_entry(table_suite, _run_checkpoint(context, settings, table_suite)))
+            suite_result = _run_checkpoint(context, settings, table_suite)
+            report["validation_results"].append(suite_entry(table_suite, suite_result))
     finally:
         context.build_data_docs(site_names=[DATA_DOCS_SITE])
         quiet_gx_logging()
     report["data_docs"] = str(data_docs_index(settings))
-    report["success"] = all(suite["success"] for suite in report["suites"])
+    report["success"] = all(suite["success"] for suite in report["validation_results"])
     if not report["success"]:
         raise DataQualityError(report)
     return report
