@@ -83,3 +83,8 @@ compose-check: install ## Validate the Docker platform statically (schema, varia
 	$(SANDBOX) compose-check
 
 .PHONY: up down clean ps logs compose-check
+
+gx-validate: install ## Validate the warehouse tables with Great Expectations and rebuild the Data Docs
+	$(SANDBOX) gx-validate
+
+.PHONY: gx-validate

@@ -13,6 +13,7 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 def _registrars() -> list[Registrar]:
     from de_sandbox import bench, compose, compose_check, envfile, runner, system
     from de_sandbox.metrics import exporter
+    from de_sandbox.quality import cli as quality_cli
 
     return [
         bench.register,
@@ -20,6 +21,7 @@ def _registrars() -> list[Registrar]:
         compose_check.register,
         envfile.register,
         exporter.register,
+        quality_cli.register,
         runner.register,
         system.register,
     ]
