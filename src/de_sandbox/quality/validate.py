@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from de_sandbox.dbt_project import dbt_project_name
 from de_sandbox.quality.suites import TableSuite, suites_for_project
 from de_sandbox.settings import Settings
+from de_sandbox.warehouse import duckdb_connection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,11 +33,9 @@ def data_docs_index(settings: Settings) -> Path:
     return settings.gx_root_dir / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
-def read_duckdb_table(duckdb_path: Path, schema: str, table: str) -> pd.DataFrame:
+def read_duckdb_table(settings: Settings, schema: str, table: str) -> pd.DataFrame:
     """Read one table and close at once: DuckDB allows one writer process, so hold no connection longer."""
-    import duckdb
-
-    with duckdb.connect(str(duckdb_path), read_only=True) as connection:
+    with duckdb_connection(settings, read_only=True) as connection:
         return connection.sql(f'select * from "{schema}"."{table}"').df()
 
 
@@ -145,9 +144,7 @@ def _run_checkpoint(context: FileDataContext, settings: Settings, table_suite: T
 
     batch_parameters = {}
     if settings.warehouse == "duckdb":
-        batch_parameters = {
-            "dataframe": read_duckdb_table(settings.duckdb_path, table_suite.schema, table_suite.table)
-        }
+        batch_parameters = {"dataframe": read_duckdb_table(settings, table_suite.schema, table_suite.table)}
     result = checkpoint(context, table_suite, settings.warehouse).run(batch_parameters=batch_parameters)
     (suite_result,) = result.run_results.values()
     return suite_result
