@@ -16,7 +16,9 @@ from de_sandbox.settings import get_settings
 
 DAG_ID = "example_pipeline"
 DEFAULT_MODES = "local:dbt_runner"
-ALL_MODES = "local:dbt_runner,local:subprocess,watcher:"
+# WATCHER is not benchmarked: its consumers defer waiting for the producer, and dag.test() runs one task at a
+# time, so the first consumer's inline trigger waits forever (seen here; it needs a scheduler and a triggerer).
+ALL_MODES = "local:dbt_runner,local:subprocess"
 
 _PARSE_PROBE = """
 import sys, time
