@@ -23,6 +23,12 @@ def _log_tail(result) -> str:
     return "".join(result.log_file.read_text(errors="replace").splitlines(keepends=True)[-60:])
 
 
+def _git_status(path) -> str:
+    """Changed, new and ignored files under `path`: anything a run wrote there shows up."""
+    command = ["git", "status", "--porcelain", "--ignored", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, check=True).stdout
+
+
 def _csv_rows(path) -> int:
     with path.open(newline="") as handle:
         return sum(1 for _ in csv.DictReader(handle))
@@ -61,12 +67,7 @@ def test_example_pipeline_builds_tests_and_validates_the_shop(embedded_airflow):
 
 
 def test_bring_your_own_project_runs_through_the_same_dag(embedded_airflow, tmp_path, monkeypatch):
-    before = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", str(BYO_PROJECT)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-    ).stdout
+    before = _git_status(BYO_PROJECT)
     monkeypatch.setenv("DBT_PROJECT_DIR", str(BYO_PROJECT))
     monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "byo.duckdb"))
     result = run_dag("example_pipeline")
@@ -82,11 +83,5 @@ def test_bring_your_own_project_runs_through_the_same_dag(embedded_airflow, tmp_
     assert reports and reports[0]["validation_results"] == []
     assert "no expectation suites apply to dbt project 'byo_bikes'" in reports[0]["message"]
 
-    after = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", str(BYO_PROJECT)],
-        capture_output=True,
-        text=True,
-        cwd=REPO_ROOT,
-    ).stdout
-    assert after == before, "running the project wrote into it"
+    assert _git_status(BYO_PROJECT) == before, "running the project wrote into it"
     shutil.rmtree(tmp_path, ignore_errors=True)
