@@ -41,6 +41,13 @@ def dbt_project_name(project_dir: Path) -> str:
     return str(config["name"])
 
 
+def project_paths(project_dir: Path) -> dict[str, str]:
+    """The project's own model/seed/snapshot folders (first of each list), as dbt_project.yml declares them."""
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    defaults = {"model-paths": "models", "seed-paths": "seeds", "snapshot-paths": "snapshots"}
+    return {key: (config.get(key) or [default])[0] for key, default in defaults.items()}
+
+
 def artifacts_dir(settings: Settings) -> Path:
     """Per project and warehouse, under the data folder: a bring-your-own project is never written into."""
     return settings.data_dir / "dbt" / f"{dbt_project_name(settings.dbt_project_dir)}-{settings.warehouse}"
