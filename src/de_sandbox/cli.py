@@ -11,9 +11,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import envfile, system
+    from de_sandbox import envfile, platform, system
 
-    return [envfile.register, system.register]
+    return [envfile.register, system.register, platform.register]
 
 
 def build_parser() -> argparse.ArgumentParser:
