@@ -269,14 +269,19 @@ class Supervisor:
 
     def stop(self, names: list[str]) -> None:
         """SIGTERM every named service's process group at once, SIGKILL what is left after STOP_TIMEOUT_S."""
-        procs = [proc for proc in map(self.running, names) if proc is not None]
+        running = {name: proc for name in names if (proc := self.running(name)) is not None}
+        procs = list(running.values())
         for proc in procs:
             _signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         while any(proc.group_members() for proc in procs) and time.monotonic() < deadline:
             time.sleep(0.2)
-        for proc in procs:
+        for name, proc in running.items():
             if proc.group_members():
+                print(
+                    f"[de-sandbox] {name} still running {STOP_TIMEOUT_S} s after SIGTERM: killing it",
+                    flush=True,
+                )
                 _signal_group(proc.pid, signal.SIGKILL)
         while any(proc.group_members() for proc in procs) and time.monotonic() < deadline + 5:
             time.sleep(0.1)
