@@ -36,6 +36,7 @@ bench: install ## Benchmark the example DAG against a plain dbt build, side by s
 lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	$(PY) -m ruff check src dags tests
 	$(PY) -m ruff format --check src dags tests
+	$(PY) -m sqlfluff lint dbt/models
 
 .PHONY: help install demo run test bench lint
 

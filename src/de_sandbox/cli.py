@@ -11,9 +11,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import envfile, platform, system
+    from de_sandbox import bench, envfile, platform, runner, system
 
-    return [envfile.register, system.register, platform.register]
+    return [bench.register, envfile.register, runner.register, system.register, platform.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,17 +17,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import requests
 
+from de_sandbox.airflow_env import airflow_env
+from de_sandbox.dbt_project import dbt_executable, ensure_manifest
 from de_sandbox.ports import LOOPBACK, check_port_free, is_listening
 from de_sandbox.postgres import LocalPostgres
 from de_sandbox.settings import Settings, get_settings
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-# Pool the example DAG queues DuckDB tasks in: DuckDB allows one writer process at a time.
-DUCKDB_POOL = ("duckdb", 1, "DuckDB allows one writer process: every task touching the file queues here")
 HEALTH_TIMEOUT_S = 120
 STOP_TIMEOUT_S = 20
 
@@ -89,35 +88,16 @@ class Platform:
     def api_url(self) -> str:
         return f"http://{LOOPBACK}:{self.airflow_port}"
 
-    def warehouse_conn(self) -> str:
-        """AIRFLOW_CONN_WAREHOUSE for the selected WAREHOUSE, in the form Cosmos' profile mappings read."""
-        s = self.settings
-        if s.warehouse == "postgres":
-            return (
-                f"postgresql://{quote(s.postgres_user, safe='')}:{quote(s.postgres_password, safe='')}"
-                f"@{s.postgres_host}:{s.postgres_port}/{s.warehouse_db}"
-            )
-        return json.dumps({"conn_type": "duckdb", "host": str(s.duckdb_path)})
-
     def env(self) -> dict[str, str]:
-        """Environment of every Airflow process: the sandbox settings (absolute) plus AIRFLOW__* config."""
+        """Environment of every Airflow process: the shared Airflow env plus the server settings."""
         s = self.settings
         passwords_file = self.airflow_home / "simple_auth_manager_passwords.json"
         return {
             **os.environ,
-            "WAREHOUSE": s.warehouse,
-            "DATA_DIR": str(s.data_dir),
-            "DUCKDB_PATH": str(s.duckdb_path),
-            "DBT_PROJECT_DIR": str(s.dbt_project_dir),
-            "DBT_PROFILES_DIR": str(s.dbt_profiles_dir),
-            "GX_ROOT_DIR": str(s.gx_root_dir),
-            "SEEDS_DIR": str(s.seeds_dir),
+            **airflow_env(s, self.airflow_home, self.postgres.url(s.airflow_db)),
             **self.postgres.env(),
-            "AIRFLOW_HOME": str(self.airflow_home),
-            "AIRFLOW_CONN_WAREHOUSE": self.warehouse_conn(),
+            "SEEDS_DIR": str(s.seeds_dir),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             # Sized for a laptop: a handful of task processes beside dbt and the databases.
             "AIRFLOW__CORE__PARALLELISM": "4",
@@ -129,7 +109,6 @@ class Platform:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.admin_user}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.postgres.url(s.airflow_db),
             "AIRFLOW__API__HOST": LOOPBACK,
             "AIRFLOW__API__PORT": str(self.airflow_port),
             "AIRFLOW__API__BASE_URL": self.api_url,
@@ -141,7 +120,6 @@ class Platform:
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-            "AIRFLOW__COSMOS__CACHE_DIR": str(s.data_dir / "cosmos"),
         }
 
     def services(self) -> list[ServiceSpec]:
@@ -329,10 +307,11 @@ def prepare_airflow(platform: Platform, env: dict[str, str]) -> None:
     version = _airflow_version()
     if stamp.is_file() and stamp.read_text().strip() == version and _metadata_db_exists(platform):
         return
-    pool_name, slots, description = DUCKDB_POOL
+    # DuckDB allows one writer process: tasks touching the file queue on a one-slot pool.
     script = (
         "from airflow.utils.db import upgradedb; from airflow.models.pool import Pool; upgradedb(); "
-        f"Pool.create_or_update_pool({pool_name!r}, {slots}, {description!r}, include_deferred=False)"
+        "from de_sandbox.dbt_cosmos import DUCKDB_POOL; "
+        "Pool.create_or_update_pool(DUCKDB_POOL, 1, 'DuckDB: one writer process', include_deferred=False)"
     )
     log = platform.log_dir / "airflow-migrate.log"
     with log.open("ab") as out:
@@ -365,6 +344,8 @@ def up(platform: Platform, timeout: float = HEALTH_TIMEOUT_S) -> float:
     platform.postgres.start()
     env = platform.env()
     prepare_airflow(platform, env)
+    # The example DAG renders from the dbt manifest: parse before the dag-processor first reads it.
+    ensure_manifest(platform.settings, dbt_executable())
     supervisor = Supervisor(platform)
     specs = platform.services()
     started = [spec.name for spec in specs if supervisor.start(spec, env)]

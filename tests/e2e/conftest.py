@@ -27,12 +27,6 @@ def output_dir_for(name: str) -> Path:
     return path
 
 
-@pytest.fixture
-def output_dir(request) -> Path:
-    """test-output/<test name>/ for screenshots and timings."""
-    return output_dir_for(request.node.name)
-
-
 def _record_timing(name: str, seconds: float) -> None:
     timings_file = output_dir_for("native_platform") / "timings.json"
     timings = json.loads(timings_file.read_text()) if timings_file.is_file() else {}
