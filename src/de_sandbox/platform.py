@@ -65,7 +65,7 @@ class Platform:
             admin_password=_required("AIRFLOW_ADMIN_PASSWORD"),
             fernet_key=_required("AIRFLOW_FERNET_KEY"),
             jwt_secret=_required("AIRFLOW_JWT_SECRET"),
-            dags_folder=dags_folder or Path(os.getenv("DAGS_FOLDER", settings.repo_root / "dags")),
+            dags_folder=dags_folder or settings.repo_root / "dags",
         )
 
     @property

@@ -10,7 +10,7 @@ import pytest
 
 from de_sandbox.system import ensure_apt_packages
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 EXAMPLE_DAG = "example_pipeline"
 CHROMIUM = "/usr/bin/chromium"
@@ -59,7 +59,7 @@ def test_ui_login_trigger_and_success(native_platform, airflow_api, browser, out
 
         # The run's header: its run id heading and, beside it, the run state badge the page keeps refreshing.
         header = page.get_by_role("heading", name=run_id, exact=True).locator("xpath=..")
-        expect(header).to_contain_text(re.compile("Success|Failed"), timeout=600_000)
+        expect(header).to_contain_text(re.compile("Success|Failed"), timeout=1_200_000)
         record_timing("trigger_to_success_browser", time.monotonic() - started)
         page.screenshot(path=str(output_dir / "example_run_success.png"), full_page=True)
         expect(header).to_contain_text("Success")

@@ -10,7 +10,7 @@ import requests
 
 from de_sandbox.platform import Supervisor, up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 EXAMPLE_DAG = "example_pipeline"
 
@@ -100,6 +100,6 @@ def test_rest_triggered_example_run_succeeds(native_platform, airflow_api, recor
     airflow_api.wait_for_dag(EXAMPLE_DAG, timeout=60)
     started = time.monotonic()
     run_id = airflow_api.trigger(EXAMPLE_DAG)
-    state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=600)
+    state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=1200)
     record_timing("trigger_to_success_rest", time.monotonic() - started)
     assert state == "success", airflow_api.task_states(EXAMPLE_DAG, run_id)
