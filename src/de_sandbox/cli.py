@@ -11,9 +11,10 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import bench, compose, compose_check, envfile, runner, system
+    from de_sandbox import bench, compose, compose_check, envfile, platform, runner, system
     from de_sandbox.ingestion import pageviews, parking, s3_standin
     from de_sandbox.metrics import exporter
+    from de_sandbox.quality import cli as quality_cli
 
     return [
         bench.register,
@@ -21,6 +22,8 @@ def _registrars() -> list[Registrar]:
         compose_check.register,
         envfile.register,
         exporter.register,
+        platform.register,
+        quality_cli.register,
         runner.register,
         system.register,
         s3_standin.register,
