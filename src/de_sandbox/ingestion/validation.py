@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
 from de_sandbox import ledger
 from de_sandbox.ingestion.pipeline import PipelineSpec
 from de_sandbox.ingestion.warehouse import connect
+from de_sandbox.metrics import facts
+from de_sandbox.quality.context import quiet_gx_logging
+from de_sandbox.quality.validate import failure_entry
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +55,12 @@ def _expectations(spec: PipelineSpec) -> list:
     ]
 
 
-def run_expectations(spec: PipelineSpec, frame: pd.DataFrame) -> tuple[bool, list[str]]:
-    """Validate a frame with the pipeline's suite in an ephemeral GX context; returns (success, failures)."""
+def run_expectations(spec: PipelineSpec, frame: pd.DataFrame) -> tuple[bool, list[str], Any]:
+    """Validate a frame with the pipeline's suite in an ephemeral GX context: (success, failures, result)."""
+    import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    import great_expectations as gx
-
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    quiet_gx_logging()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_definition = (
@@ -72,12 +75,16 @@ def run_expectations(spec: PipelineSpec, frame: pd.DataFrame) -> tuple[bool, lis
         gx.ValidationDefinition(name=f"{spec.name}_window", data=batch_definition, suite=suite)
     )
     result = definition.run(batch_parameters={"dataframe": frame})
-    failures = [
-        f"{r.expectation_config.type} {r.expectation_config.kwargs.get('column', '')}".strip()
-        for r in result.results
-        if not r.success
-    ]
-    return result.success, failures
+    failures = []
+    for entry in (failure_entry(r) for r in result.results if not r.success):
+        column = f" {entry['column']}" if entry.get("column") else ""
+        rows = (
+            f" ({entry['unexpected_count']} of {entry['element_count']} rows)"
+            if entry["unexpected_count"]
+            else ""
+        )
+        failures.append(f"{entry['expectation']}{column}{rows}")
+    return result.success, failures, result
 
 
 def validate(spec: PipelineSpec, start: datetime, end: datetime, run_id: str | None = None) -> int:
@@ -85,7 +92,8 @@ def validate(spec: PipelineSpec, start: datetime, end: datetime, run_id: str | N
     with ledger.phase(spec.name, start, end, "validate", run_id) as record:
         frame = window_frame(spec, start)
         record.rows_target = len(frame)
-        success, failures = run_expectations(spec, frame)
+        success, failures, result = run_expectations(spec, frame)
+        facts.record_gx_results(result, dag_id=spec.name, run_id=run_id or "", suite=f"{spec.name}_window")
         if not success:
             label = f"{spec.target_table} window {start:%Y-%m-%d %H:%M}"
             raise ValidationError(f"GX validation of {label} failed: {', '.join(failures)}")
