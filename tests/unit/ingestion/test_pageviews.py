@@ -95,3 +95,30 @@ def test_every_input_line_is_loaded_or_quarantined():
     result = parse_lines(*lines)
     assert result.records_in == len(lines)
     assert len(result.rows) + len(result.quarantined) == result.records_in
+
+
+@pytest.fixture
+def dumps_site():
+    """The bundled samples served over HTTP in the public dumps' layout, on a free loopback port."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class QuietHandler(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            return None
+
+    handler = functools.partial(QuietHandler, directory=str(REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_fetch_over_http_from_a_dumps_site(dumps_site):
+    assert pageviews.fetch(dumps_site, HOUR, timeout=5) == pageviews.generate_hour(HOUR)
+    with pytest.raises(MalformedSourceError, match="pageviews-20250101-050000.gz: HTTP 404"):
+        pageviews.fetch(dumps_site, datetime(2025, 1, 1, 5), timeout=5)
