@@ -84,7 +84,7 @@ def _write_many(db: str, worker: int) -> None:
 
 def test_concurrent_writer_processes_lose_nothing(tmp_path) -> None:
     db = str(tmp_path / "facts.sqlite")
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")
     workers = [context.Process(target=_write_many, args=(db, w)) for w in range(4)]
     for process in workers:
         process.start()
