@@ -7,6 +7,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PY := $(CURDIR)/.venv/bin/python
 SANDBOX := $(PY) -m de_sandbox.cli
 PYTEST_ARGS ?=
+TEST_APT_PACKAGES := prometheus chromium
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,7 +16,7 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools && $(CURDIR)/.tools/bin/pip install --quiet uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --locked
 	touch $@
 
 install: .venv/.synced ## Install the locked Python environment into .venv (bootstraps uv)
@@ -27,7 +28,8 @@ run: install ## Run one DAG once on the embedded default: make run DAG=<dag_id> 
 	@test -n "$(DAG)" || { echo "usage: make run DAG=<dag_id> [DATE=<logical date>]" >&2; exit 2; }
 	$(SANDBOX) run "$(DAG)" $(if $(DATE),--date "$(DATE)")
 
-test: install ## Run the whole test suite (installs test-only system packages it needs)
+test: install ## Run the whole test suite (installs the Debian packages it needs: prometheus, chromium)
+	$(SANDBOX) ensure-packages $(TEST_APT_PACKAGES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install ## Benchmark the example DAG against a plain dbt build, side by side
@@ -36,5 +38,6 @@ bench: install ## Benchmark the example DAG against a plain dbt build, side by s
 lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	$(PY) -m ruff check src dags tests
 	$(PY) -m ruff format --check src dags tests
+	$(PY) -m sqlfluff lint dbt/models
 
 .PHONY: help install demo run test bench lint

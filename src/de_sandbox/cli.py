@@ -11,10 +11,10 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import envfile, system
+    from de_sandbox import bench, envfile, runner, system
     from de_sandbox.metrics import exporter
 
-    return [envfile.register, system.register, exporter.register]
+    return [bench.register, envfile.register, runner.register, system.register, exporter.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,110 @@
+"""`make bench`: the example DAG against a plain `dbt build` of the same nodes, side by side in one run.
+
+Also times the DAG file's parse and, with BENCH_MODES, compares Cosmos execution/invocation modes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from de_sandbox.settings import get_settings
+
+DAG_ID = "example_pipeline"
+DEFAULT_MODES = "local:dbt_runner"
+ALL_MODES = "local:dbt_runner,local:subprocess,watcher:"
+
+_PARSE_PROBE = """
+import sys, time
+import airflow  # imported before timing: the parse cost is the DAG file's, not Airflow's
+from airflow.dag_processing.dagbag import DagBag
+started = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+elapsed = time.perf_counter() - started
+if bag.import_errors:
+    sys.exit(f"import errors: {bag.import_errors}")
+print(elapsed)
+"""
+
+
+def parse_seconds(dag_file: str, repeats: int = 3) -> float:
+    """Median wall time of filling a DagBag with the DAG file, each in a fresh interpreter."""
+    samples = []
+    for _ in range(repeats):
+        proc = subprocess.run(
+            [sys.executable, "-c", _PARSE_PROBE, dag_file], capture_output=True, text=True, env=os.environ.copy()
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"parsing {dag_file} failed:\n{proc.stderr[-2000:]}")
+        samples.append(float(proc.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+def plain_dbt_build_seconds(select: list[str]) -> float:
+    from de_sandbox.dbt_project import dbt_executable, run_dbt
+
+    args = ["build"] + (["--select", *select] if select else [])
+    return run_dbt(get_settings(), args, dbt_executable(), target="bench-target").seconds
+
+
+def dag_seconds(mode: str) -> tuple[float, str]:
+    from de_sandbox.runner import run_dag
+
+    execution, _, invocation = mode.partition(":")
+    os.environ["COSMOS_EXECUTION_MODE"] = execution
+    if invocation:
+        os.environ["COSMOS_INVOCATION_MODE"] = invocation
+    else:
+        os.environ.pop("COSMOS_INVOCATION_MODE", None)
+    started = time.perf_counter()
+    result = run_dag(DAG_ID)
+    return time.perf_counter() - started, result.state
+
+
+def run_bench(modes: str) -> int:
+    from de_sandbox.airflow_env import apply, embedded_env, ensure_metadata_db
+    from de_sandbox.dbt_cosmos import select_for
+    from de_sandbox.dbt_project import dbt_executable, ensure_manifest
+
+    os.environ.setdefault("DUCKDB_PATH", str(get_settings().data_dir / "bench" / "warehouse.duckdb"))
+    settings = get_settings()
+    env = embedded_env(settings)
+    apply(env)
+    ensure_metadata_db(env)
+    ensure_manifest(settings, dbt_executable())
+    dag_file = str(settings.repo_root / "dags" / f"{DAG_ID}.py")
+    select = select_for(settings, "shop")
+
+    print(f"[bench] DAG file parse ({DAG_ID}.py, median of 3 fresh interpreters) ...", flush=True)
+    parse = parse_seconds(dag_file)
+    print("[bench] plain dbt build ...", flush=True)
+    plain = plain_dbt_build_seconds(select)
+    rows = []
+    for mode in [m for m in modes.split(",") if m]:
+        print(f"[bench] {DAG_ID} with Cosmos mode {mode} ...", flush=True)
+        seconds, state = dag_seconds(mode)
+        rows.append((mode, seconds, state))
+    print("[bench] plain dbt build again (to show drift between the two ends of the run) ...", flush=True)
+    plain_again = plain_dbt_build_seconds(select)
+
+    print(f"\n== bench ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
+    print(f"  DAG file parse time            {parse:8.2f} s")
+    print(f"  plain dbt build                {plain:8.1f} s   (again at the end: {plain_again:.1f} s)")
+    baseline = (plain + plain_again) / 2
+    for mode, seconds, state in rows:
+        print(f"  DAG run, {mode:<21} {seconds:8.1f} s   ratio {seconds / baseline:5.1f}x  ({state})")
+    return 0 if all(state == "success" for _, _, state in rows) else 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("bench", help="example DAG vs plain dbt build, side by side")
+    parser.add_argument(
+        "--modes",
+        default=os.getenv("BENCH_MODES", DEFAULT_MODES),
+        help=f"comma-separated execution:invocation modes; 'all' = {ALL_MODES}",
+    )
+    parser.set_defaults(func=lambda args: run_bench(ALL_MODES if args.modes == "all" else args.modes))

@@ -1,0 +1,156 @@
+"""The dbt project on disk: its name, where its manifest lives, and running dbt commands with the sandbox's env."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from de_sandbox.settings import Settings
+
+# Folders dbt writes into or downloads to: never part of the project's source.
+_GENERATED_DIRS = {"target", "logs", "dbt_packages", "dbt_modules", ".venv", "__pycache__"}
+
+
+class DbtProjectError(RuntimeError):
+    """The dbt project is missing, malformed or failed to parse."""
+
+
+def dbt_executable() -> str:
+    """The dbt next to the running interpreter (the project venv), else the one on PATH."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
+
+
+def dbt_project_name(project_dir: Path) -> str:
+    project_file = project_dir / "dbt_project.yml"
+    if not project_file.is_file():
+        raise DbtProjectError(
+            f"no dbt project at {project_dir} (dbt_project.yml missing): check DBT_PROJECT_DIR"
+        )
+    config = yaml.safe_load(project_file.read_text()) or {}
+    if not config.get("name"):
+        raise DbtProjectError(f"{project_file} has no `name:`")
+    return str(config["name"])
+
+
+def artifacts_dir(settings: Settings) -> Path:
+    """Per project and warehouse, under the data folder: a bring-your-own project is never written into."""
+    return settings.data_dir / "dbt" / f"{dbt_project_name(settings.dbt_project_dir)}-{settings.warehouse}"
+
+
+def manifest_path(settings: Settings) -> Path:
+    return artifacts_dir(settings) / "target" / "manifest.json"
+
+
+def dbt_env(settings: Settings) -> dict[str, str]:
+    """Environment every dbt invocation needs: absolute paths, so the working directory never matters."""
+    return {
+        "WAREHOUSE": settings.warehouse,
+        "DUCKDB_PATH": str(settings.duckdb_path),
+        "DBT_PROFILES_DIR": str(settings.dbt_profiles_dir),
+        "POSTGRES_HOST": settings.postgres_host,
+        "POSTGRES_PORT": str(settings.postgres_port),
+        "POSTGRES_USER": settings.postgres_user,
+        "POSTGRES_PASSWORD": settings.postgres_password,
+        "WAREHOUSE_DB": settings.warehouse_db,
+    }
+
+
+@dataclass
+class DbtResult:
+    args: list[str]
+    returncode: int
+    seconds: float
+    output: str
+
+
+def run_dbt(
+    settings: Settings, args: list[str], dbt_bin: str, check: bool = True, target: str = "target"
+) -> DbtResult:
+    """Run the dbt CLI against the configured project, with artefacts kept under the data folder."""
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    out_dir = artifacts_dir(settings)
+    command = [
+        dbt_bin,
+        *args,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_profiles_dir),
+        "--profile",
+        "de_sandbox",
+        "--target",
+        settings.dbt_target,
+        "--target-path",
+        str(out_dir / target),
+        "--log-path",
+        str(out_dir / "logs"),
+    ]
+    started = time.perf_counter()
+    proc = subprocess.run(
+        command,
+        env={**os.environ, **dbt_env(settings)},
+        capture_output=True,
+        text=True,
+        cwd=settings.dbt_project_dir,
+    )
+    result = DbtResult(command, proc.returncode, time.perf_counter() - started, proc.stdout + proc.stderr)
+    if check and proc.returncode != 0:
+        raise DbtProjectError(f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{result.output[-4000:]}")
+    return result
+
+
+def _source_fingerprint(project_dir: Path) -> float:
+    newest = 0.0
+    for root, dirs, files in os.walk(project_dir):
+        dirs[:] = [d for d in dirs if d not in _GENERATED_DIRS and not d.startswith(".")]
+        for name in files:
+            newest = max(newest, (Path(root) / name).stat().st_mtime)
+    return newest
+
+
+def ensure_manifest(settings: Settings, dbt_bin: str) -> Path:
+    """Run `dbt parse` when the manifest is missing or older than any project (or seed/profile) file."""
+    manifest = manifest_path(settings)
+    inputs = [settings.dbt_project_dir, settings.dbt_profiles_dir / "profiles.yml"]
+    seed_paths = (yaml.safe_load((settings.dbt_project_dir / "dbt_project.yml").read_text()) or {}).get(
+        "seed-paths", []
+    )
+    inputs += [(settings.dbt_project_dir / p).resolve() for p in seed_paths]
+    newest = max(_source_fingerprint(p) if p.is_dir() else p.stat().st_mtime for p in inputs if p.exists())
+    if manifest.exists() and manifest.stat().st_mtime >= newest:
+        return manifest
+    print(f"[de-sandbox] dbt parse {settings.dbt_project_dir} -> {manifest}", flush=True)
+    run_dbt(settings, ["parse"], dbt_bin)
+    if not manifest.exists():
+        raise DbtProjectError(f"dbt parse finished but wrote no manifest at {manifest}")
+    return manifest
+
+
+def generate_docs(settings: Settings | None = None) -> str:
+    """`dbt docs generate --static`: one self-contained HTML file that opens from disk."""
+    from de_sandbox.settings import get_settings
+
+    from de_sandbox.warehouse import release_dbt_duckdb
+
+    settings = settings or get_settings()
+    release_dbt_duckdb()
+    run_dbt(settings, ["docs", "generate", "--static"], dbt_executable(), target="docs")
+    return str(artifacts_dir(settings) / "docs" / "static_index.html")
+
+
+def read_manifest(settings: Settings) -> dict:
+    path = manifest_path(settings)
+    if not path.exists():
+        raise DbtProjectError(
+            f"dbt manifest not found at {path}: run `make run DAG=...` or `de-sandbox dbt-parse` to create it"
+        )
+    return json.loads(path.read_text())
