@@ -41,3 +41,17 @@ lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	$(PY) -m sqlfluff lint dbt/models
 
 .PHONY: help install demo run test bench lint
+
+local-up: install ## Start the native platform (PostgreSQL + Airflow, no Docker) and print its URLs and login
+	$(SANDBOX) local-up
+
+local-down: install ## Stop every process the native platform started
+	$(SANDBOX) local-down
+
+local-clean: install ## Stop the native platform and wipe its data (databases, Airflow home, logs)
+	$(SANDBOX) local-clean
+
+local-status: install ## Show which native platform services are running
+	$(SANDBOX) local-status
+
+.PHONY: local-up local-down local-clean local-status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -48,3 +49,29 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     path = TEST_OUTPUT / request.node.name.replace("/", "_")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on a free loopback port for the whole test session, wiped afterwards.
+
+    Yields a LocalPostgres: host, port, user, password, airflow_db, warehouse_db, url(db), connect(db), env().
+    """
+    from de_sandbox.ports import free_port
+    from de_sandbox.postgres import LocalPostgres, reachable_tmp_dir
+
+    root = reachable_tmp_dir("de-sandbox-pg-")
+    server = LocalPostgres(
+        cluster_dir=root / "postgres",
+        port=free_port(),
+        user="sandbox_test",
+        password="test-password",
+        airflow_db="airflow",
+        warehouse_db="warehouse",
+    )
+    try:
+        server.start()
+        yield server
+    finally:
+        server.wipe()
+        shutil.rmtree(root, ignore_errors=True)

@@ -11,10 +11,17 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import bench, envfile, runner, system
+    from de_sandbox import bench, envfile, platform, runner, system
     from de_sandbox.metrics import exporter
 
-    return [bench.register, envfile.register, runner.register, system.register, exporter.register]
+    return [
+        bench.register,
+        envfile.register,
+        runner.register,
+        system.register,
+        platform.register,
+        exporter.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,79 @@
+"""A small client for the Airflow 3 REST API over plain HTTP: token from /auth/token, trigger a run, wait."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import requests
+
+FINISHED_STATES = ("success", "failed")
+
+
+@dataclass
+class AirflowApi:
+    base_url: str
+    username: str
+    password: str
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def login(self) -> None:
+        response = self.session.post(
+            f"{self.base_url}/auth/token",
+            json={"username": self.username, "password": self.password},
+            timeout=60,
+        )
+        response.raise_for_status()
+        self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
+
+    def get(self, path: str) -> requests.Response:
+        return self.session.get(f"{self.base_url}/api/v2/{path}", timeout=60)
+
+    def dag(self, dag_id: str) -> dict | None:
+        response = self.get(f"dags/{dag_id}")
+        return response.json() if response.ok else None
+
+    def _poll(self, read, timeout: float, what: str):
+        """Call read() until it returns something truthy; a busy api-server's timeouts only mean "not yet"."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if result := read():
+                    return result
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} after {timeout:.0f} s")
+            time.sleep(1)
+
+    def wait_for_dag(self, dag_id: str, timeout: float) -> float:
+        """Seconds until the DAG shows up in the API (parsed and serialised by the dag-processor)."""
+        started = time.monotonic()
+        self._poll(lambda: self.dag(dag_id), timeout, f"DAG {dag_id} not visible")
+        return time.monotonic() - started
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        response = self.session.post(
+            f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns",
+            json={"logical_date": None, "conf": conf or {}},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()["dag_run_id"]
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        response = self.get(f"dags/{dag_id}/dagRuns/{run_id}")
+        response.raise_for_status()
+        return response.json()["state"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
+        def finished_state() -> str | None:
+            state = self.run_state(dag_id, run_id)
+            return state if state in FINISHED_STATES else None
+
+        return self._poll(finished_state, timeout, f"{dag_id} run {run_id} not finished")
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
+        response = self.get(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000")
+        response.raise_for_status()
+        return {ti["task_id"]: ti["state"] for ti in response.json()["task_instances"]}

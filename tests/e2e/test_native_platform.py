@@ -1,0 +1,105 @@
+"""The native platform end to end: loopback-only health, idempotent start, fast DAG discovery, REST runs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from de_sandbox.platform import Supervisor, up
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+EXAMPLE_DAG = "smoke"
+
+NEW_DAG_SOURCE = '''"""A DAG file dropped in while the platform runs (mentions airflow for safe mode)."""
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1), catchup=False, tags=["test"])
+def {dag_id}():
+    @task
+    def noop():
+        return None
+
+    noop()
+
+
+{dag_id}()
+'''
+
+
+def _group_pids(platform) -> dict[str, list[int]]:
+    supervisor = Supervisor(platform)
+    return {spec.name: supervisor.running(spec.name).group_members() for spec in platform.services()}
+
+
+def _listening_addresses(pids: set[int]) -> set[str]:
+    """host:port of every TCP listening socket owned by the given processes, read from /proc."""
+    inodes = set()
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            try:
+                target = fd.readlink().as_posix()
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    addresses = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:
+                host_hex, port_hex = fields[1].split(":")
+                host = (
+                    ".".join(str(int(host_hex[i : i + 2], 16)) for i in (6, 4, 2, 0))
+                    if len(host_hex) == 8
+                    else host_hex
+                )
+                addresses.add(f"{host}:{int(port_hex, 16)}")
+    return addresses
+
+
+def test_platform_is_healthy_and_listens_on_loopback_only(native_platform):
+    health = requests.get(f"{native_platform.api_url}/api/v2/monitor/health", timeout=10).json()
+    assert {k: v["status"] for k, v in health.items()} == {
+        "metadatabase": "healthy",
+        "scheduler": "healthy",
+        "triggerer": "healthy",
+        "dag_processor": "healthy",
+    }
+    pids = {pid for members in _group_pids(native_platform).values() for pid in members}
+    addresses = _listening_addresses(pids)
+    assert f"127.0.0.1:{native_platform.airflow_port}" in addresses
+    assert all(address.startswith("127.0.0.1:") for address in addresses), addresses
+
+
+def test_starting_twice_is_harmless(native_platform):
+    before = _group_pids(native_platform)
+    seconds = up(native_platform, timeout=60)
+    assert _group_pids(native_platform).keys() == before.keys()
+    assert {name: members[0] for name, members in _group_pids(native_platform).items()} == {
+        name: members[0] for name, members in before.items()
+    }
+    assert seconds < 15
+
+
+def test_new_dag_file_is_visible_within_10_s(native_platform, airflow_api, record_timing):
+    dag_id = f"dropped_in_{int(time.time())}"
+    (native_platform.dags_folder / f"{dag_id}.py").write_text(NEW_DAG_SOURCE.format(dag_id=dag_id))
+    seconds = airflow_api.wait_for_dag(dag_id, timeout=30)
+    record_timing("new_dag_file_visible", seconds)
+    assert seconds <= 10
+    assert airflow_api.dag(dag_id)["is_paused"] is False
+
+
+def test_rest_triggered_example_run_succeeds(native_platform, airflow_api, record_timing):
+    airflow_api.wait_for_dag(EXAMPLE_DAG, timeout=60)
+    started = time.monotonic()
+    run_id = airflow_api.trigger(EXAMPLE_DAG)
+    state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=600)
+    record_timing("trigger_to_success_rest", time.monotonic() - started)
+    assert state == "success", airflow_api.task_states(EXAMPLE_DAG, run_id)
