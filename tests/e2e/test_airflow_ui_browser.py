@@ -12,7 +12,7 @@ from de_sandbox.system import ensure_apt_packages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-EXAMPLE_DAG = "smoke"
+EXAMPLE_DAG = "example_pipeline"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -12,7 +12,7 @@ from de_sandbox.platform import Supervisor, up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-EXAMPLE_DAG = "smoke"
+EXAMPLE_DAG = "example_pipeline"
 
 NEW_DAG_SOURCE = '''"""A DAG file dropped in while the platform runs (mentions airflow for safe mode)."""
 import pendulum
