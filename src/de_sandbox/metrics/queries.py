@@ -15,6 +15,7 @@ from de_sandbox.settings import REPO_ROOT
 MONITORING_DIR = REPO_ROOT / "monitoring"
 DASHBOARDS_DIR = MONITORING_DIR / "grafana" / "dashboards"
 RULES_DIR = MONITORING_DIR / "prometheus" / "rules"
+STATSD_MAPPING = MONITORING_DIR / "statsd-exporter" / "statsd_mapping.yml"
 
 # Grafana's built-in interval variables, given a concrete value so Prometheus itself can check the query.
 GRAFANA_INTERVALS = ("$__rate_interval", "$__interval", "$__range")
@@ -87,3 +88,25 @@ def metric_names(expr: str) -> set[str]:
         if not call and name.lower() not in PROMQL_KEYWORDS:
             names.add(name)
     return names
+
+
+def _glob_to_regex(pattern: str) -> str:
+    return "".join(r"([^.]+)" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
+
+
+def map_statsd_name(
+    statsd_name: str, mappings: list[dict] | None = None
+) -> tuple[str, str, dict[str, str]] | None:
+    """(action, metric name, labels) of the first mapping that matches, as statsd-exporter applies them."""
+    if mappings is None:
+        mappings = yaml.safe_load(STATSD_MAPPING.read_text())["mappings"]
+    for mapping in mappings:
+        regex = mapping["match"] if mapping.get("match_type") == "regex" else _glob_to_regex(mapping["match"])
+        match = re.fullmatch(regex, statsd_name)
+        if match:
+            labels = {
+                key: match.expand(re.sub(r"\$(\d+)", r"\\\1", value))
+                for key, value in (mapping.get("labels") or {}).items()
+            }
+            return mapping.get("action", "map"), mapping["name"], labels
+    return None

@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,7 +31,7 @@ from metrics_helpers import (
     wait_http,
 )
 
-from de_sandbox.metrics.queries import promql_queries
+from de_sandbox.metrics.queries import map_statsd_name, promql_queries
 from de_sandbox.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -82,6 +86,31 @@ def airflow_env(tmp_path_factory, dbt_probe_target) -> dict[str, str]:
     }
 
 
+@contextmanager
+def statsd_listener() -> Iterator[tuple[int, list[str]]]:
+    """A UDP socket standing in for statsd-exporter's listener: collects the StatsD lines Airflow sends."""
+    lines: list[str] = []
+    done = threading.Event()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(0.2)
+
+        def receive() -> None:
+            while not done.is_set():
+                try:
+                    lines.extend(sock.recv(65535).decode().splitlines())
+                except TimeoutError:
+                    continue
+
+        thread = threading.Thread(target=receive, daemon=True)
+        thread.start()
+        try:
+            yield sock.getsockname()[1], lines
+        finally:
+            done.set()
+            thread.join(timeout=5)
+
+
 def airflow(*args: str) -> list[str]:
     return [str(Path(sys.executable).with_name("airflow")), *args]
 
@@ -111,11 +140,19 @@ def test_prometheus_returns_what_a_real_dag_run_recorded(airflow_env, prometheus
         ):
             wait_for(prometheus, 'up{job="de-sandbox-exporter"} == 1')
             assert not query(prometheus, "de_sandbox_rows_loaded"), "facts before the DAG ran"
-            run = subprocess.run(
-                airflow("dags", "test", "metrics_probe"), env=env, capture_output=True, text=True, timeout=900
-            )
+            with statsd_listener() as (statsd_port, statsd_lines):
+                statsd = {
+                    "AIRFLOW__METRICS__STATSD_ON": "True",
+                    "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+                    "AIRFLOW__METRICS__STATSD_PORT": str(statsd_port),
+                }
+                run = subprocess.run(
+                    airflow("dags", "test", "metrics_probe"),
+                    env={**env, **statsd}, capture_output=True, text=True, timeout=900,
+                )  # fmt: skip
             (logs / "dags-test.log").write_text(run.stdout + run.stderr)
             assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+            check_statsd_mapping(statsd_lines)
             wait_http(f"{api_url}/api/v2/monitor/health", api, api_log, timeout=600)
             wait_for(prometheus, 'de_sandbox_dag_run_state{dag_id="metrics_probe"} == 1', timeout=120)
             check_recorded_values(prometheus)
@@ -142,6 +179,23 @@ def check_recorded_values(prometheus: str) -> None:
     assert value(prometheus, 'de_sandbox_dag_last_run_duration_seconds{dag_id="metrics_probe"}') > 0
     stale = query(prometheus, "de_sandbox_source_freshness_seconds > de_sandbox_source_freshness_sla_seconds")
     assert [s["metric"]["table"] for s in stale] == ["raw_orders"]
+
+
+def check_statsd_mapping(lines: list[str]) -> None:
+    """Airflow's real StatsD names, mapped as statsd-exporter would: task metrics carry dag_id and task_id."""
+    names = sorted({line.split(":", 1)[0] for line in lines})
+    mapped = [(name, map_statsd_name(name)) for name in names]
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    (REPORT.parent / "airflow_statsd_names.json").write_text(json.dumps(mapped, indent=2) + "\n")
+    finished = {
+        (labels["task_id"], labels["state"])
+        for _, m in mapped
+        if m and m[:2] == ("map", "airflow_ti_finish")
+        for labels in [m[2]]
+        if labels["dag_id"] == "metrics_probe"
+    }
+    assert finished == {("load_orders", "success"), ("transform", "success"), ("validate_orders", "success")}
+    assert ("airflow.ti.finish", ("drop", "dropped", {})) in mapped, "the untagged twin must be dropped"
 
 
 def check_alerts(prometheus: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from de_sandbox.metrics.queries import MONITORING_DIR
+from de_sandbox.metrics.queries import MONITORING_DIR, map_statsd_name
 
 MAPPING = yaml.safe_load((MONITORING_DIR / "statsd-exporter" / "statsd_mapping.yml").read_text())
 # Located without importing airflow, which is slow and configures logging.
@@ -35,22 +35,8 @@ SAMPLE = {
 UNUSED_PREFIXES = ("edge_worker.", "edge_executor.")
 
 
-def _glob_to_regex(pattern: str) -> str:
-    return "".join(r"([^.]+)" if part == "*" else re.escape(part) for part in re.split(r"(\*)", pattern))
-
-
 def map_name(statsd_name: str) -> tuple[str, str, dict[str, str]] | None:
-    """(action, name, labels) of the first mapping matching a StatsD name, as statsd-exporter applies them."""
-    for mapping in MAPPING["mappings"]:
-        regex = mapping["match"] if mapping.get("match_type") == "regex" else _glob_to_regex(mapping["match"])
-        match = re.fullmatch(regex, statsd_name)
-        if match:
-            labels = {
-                key: match.expand(re.sub(r"\$(\d+)", r"\\\1", value))
-                for key, value in (mapping.get("labels") or {}).items()
-            }
-            return mapping.get("action", "map"), mapping["name"], labels
-    return None
+    return map_statsd_name(statsd_name, MAPPING["mappings"])
 
 
 def registry() -> list[dict]:
