@@ -1,5 +1,6 @@
 # DE Sandbox front door: `make help` lists every target. Native targets need only Python 3.11; uv is bootstrapped.
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 .ONESHELL:
 
@@ -55,3 +56,49 @@ local-status: install ## Show which native platform services are running
 	$(SANDBOX) local-status
 
 .PHONY: local-up local-down local-clean local-status
+
+# --- Docker Compose platform (docker-compose.yml): needs only Docker and python3 on the host
+COMPOSE := docker compose
+COMPOSE_ALL := $(COMPOSE) --profile celery
+COMPOSE_HELPER := PYTHONPATH=$(CURDIR)/src python3 -m de_sandbox.compose
+WAIT_TIMEOUT ?= 900
+WORKERS ?= 1
+ifeq ($(CELERY),1)
+export COMPOSE_PROFILES := celery
+export AIRFLOW_EXECUTOR := CeleryExecutor
+UP_SCALE := --scale airflow-worker=$(WORKERS)
+endif
+
+up: ## Build and start the Docker platform, wait until healthy, print URLs [CELERY=1 WORKERS=n]
+	@set -e  # .ONESHELL: the recipe is one script, so stop at the first failing step
+	$(COMPOSE_HELPER) preflight
+	$(COMPOSE) build
+	$(COMPOSE) up --detach --wait --wait-timeout $(WAIT_TIMEOUT) $(UP_SCALE) || { $(COMPOSE_HELPER) diagnose; exit 1; }
+	$(COMPOSE_HELPER) urls
+
+down: ## Stop the Docker platform, keeping its data volumes
+	@$(COMPOSE_HELPER) require-engine || exit 1
+	$(COMPOSE_ALL) down --remove-orphans
+
+clean: ## Remove the Docker platform's containers, volumes and generated data: next `make up` starts fresh
+	@$(COMPOSE_HELPER) require-engine || exit 1
+	$(COMPOSE_ALL) down --volumes --remove-orphans
+	rm -rf great_expectations/uncommitted
+
+ps: ## Show the Docker platform's containers with their health
+	@$(COMPOSE_HELPER) require-engine || exit 1
+	$(COMPOSE_ALL) ps --all
+
+logs: ## Show recent logs of the Docker platform: make logs [SERVICE=airflow-scheduler] [FOLLOW=1]
+	@$(COMPOSE_HELPER) require-engine || exit 1
+	$(COMPOSE_ALL) logs --tail 200 $(if $(FOLLOW),--follow) $(SERVICE)
+
+compose-check: install ## Validate the Docker platform statically (schema, variables, mounts, pins, ports, ...)
+	$(SANDBOX) compose-check
+
+.PHONY: up down clean ps logs compose-check
+
+gx-validate: install ## Validate the warehouse tables with Great Expectations and rebuild the Data Docs
+	$(SANDBOX) gx-validate
+
+.PHONY: gx-validate

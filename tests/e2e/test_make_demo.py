@@ -15,15 +15,30 @@ from de_sandbox.settings import REPO_ROOT
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1500)]
 
 # The test session points these at its own folders; a user's shell has none of them.
-_SESSION_VARS = ("AIRFLOW", "DATA_DIR", "DUCKDB_PATH", "DBT_", "GX_", "DE_SANDBOX", "WAREHOUSE", "VIRTUAL_ENV")
+_SESSION_VARS = (
+    "AIRFLOW",
+    "DATA_DIR",
+    "DUCKDB_PATH",
+    "DBT_",
+    "GX_",
+    "DE_SANDBOX",
+    "WAREHOUSE",
+    "VIRTUAL_ENV",
+)
 
 
 def clean_copy(destination: Path) -> Path:
     """The files a fresh clone has: tracked and untracked-but-not-ignored ones, nothing generated."""
-    files = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO_ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         source = REPO_ROOT / name
         if not source.exists() and not source.is_symlink():

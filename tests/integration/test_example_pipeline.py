@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from de_sandbox.dbt_artifacts import node_outcomes
-from de_sandbox.report import format_summary, warehouse_tables
+from de_sandbox.report import format_summary, quality_reports, warehouse_tables
 from de_sandbox.runner import run_dag
 from de_sandbox.settings import REPO_ROOT, get_settings
 
@@ -21,6 +21,12 @@ BYO_PROJECT = REPO_ROOT / "tests" / "fixtures" / "byo_dbt_project"
 
 def _log_tail(result) -> str:
     return "".join(result.log_file.read_text(errors="replace").splitlines(keepends=True)[-60:])
+
+
+def _git_status(path) -> str:
+    """Changed, new and ignored files under `path`: anything a run wrote there shows up."""
+    command = ["git", "status", "--porcelain", "--ignored", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, check=True).stdout
 
 
 def _csv_rows(path) -> int:
@@ -48,10 +54,12 @@ def test_example_pipeline_builds_tests_and_validates_the_shop(embedded_airflow):
     assert rows["marts.dim_customers"] == rows["raw.raw_customers"]
     assert rows["marts.fct_orders"] == rows["raw.raw_orders"]
 
-    reports = [v for v in result.xcoms.values() if isinstance(v, dict) and "suites" in v]
+    reports = quality_reports(result)
     assert reports, f"no GX report in XCom: {sorted(result.xcoms)}"
     assert reports[0]["success"] is True
-    assert {s["suite"] for s in reports[0]["suites"]} >= {"raw_customers", "dim_customers", "fct_orders"}
+    tables = {r["table"].split(".")[-1] for r in reports[0]["validation_results"]}
+    assert tables >= {"raw_customers", "dim_customers", "fct_orders"}, tables
+    assert all(r["statistics"]["unsuccessful_expectations"] == 0 for r in reports[0]["validation_results"])
 
     summary = format_summary(result, settings)
     assert "SUCCESS" in summary and "marts.dim_customers" in summary
@@ -59,9 +67,7 @@ def test_example_pipeline_builds_tests_and_validates_the_shop(embedded_airflow):
 
 
 def test_bring_your_own_project_runs_through_the_same_dag(embedded_airflow, tmp_path, monkeypatch):
-    before = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", str(BYO_PROJECT)], capture_output=True, text=True, cwd=REPO_ROOT
-    ).stdout
+    before = _git_status(BYO_PROJECT)
     monkeypatch.setenv("DBT_PROJECT_DIR", str(BYO_PROJECT))
     monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "byo.duckdb"))
     result = run_dag("example_pipeline")
@@ -73,12 +79,9 @@ def test_bring_your_own_project_runs_through_the_same_dag(embedded_airflow, tmp_
     assert byo_seeds and all(any(t.endswith(f".{seed}") for t in tables) for seed in byo_seeds), tables
     assert not any("dim_customers" in t for t in tables), "the shop project leaked into the BYO run"
 
-    reports = [v for v in result.xcoms.values() if isinstance(v, dict) and "suites" in v]
-    assert reports and reports[0]["suites"] == []
-    assert "no expectation suites apply" in reports[0]["headline"]
+    reports = quality_reports(result)
+    assert reports and reports[0]["validation_results"] == []
+    assert "no expectation suites apply to dbt project 'byo_bikes'" in reports[0]["message"]
 
-    after = subprocess.run(
-        ["git", "status", "--porcelain", "--ignored", str(BYO_PROJECT)], capture_output=True, text=True, cwd=REPO_ROOT
-    ).stdout
-    assert after == before, "running the project wrote into it"
+    assert _git_status(BYO_PROJECT) == before, "running the project wrote into it"
     shutil.rmtree(tmp_path, ignore_errors=True)
