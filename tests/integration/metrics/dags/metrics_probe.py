@@ -34,9 +34,9 @@ def metrics_probe():
 
     @task
     def validate_orders() -> None:
+        import great_expectations as gx
         import pandas as pd
 
-        import great_expectations as gx
         from de_sandbox.metrics import facts
 
         context = gx.get_context(mode="ephemeral")
