@@ -25,6 +25,7 @@ def _registrars() -> list[Registrar]:
         quality_cli.register,
         runner.register,
         system.register,
+        platform.register,
     ]
 
 
