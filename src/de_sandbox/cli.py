@@ -25,7 +25,6 @@ def _registrars() -> list[Registrar]:
         quality_cli.register,
         runner.register,
         system.register,
-        platform.register,
     ]
 
 
