@@ -43,7 +43,20 @@ lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 
 .PHONY: help install demo run test bench lint
 
-<<<<<<< HEAD
+local-up: install ## Start the native platform (PostgreSQL + Airflow, no Docker) and print its URLs and login
+	$(SANDBOX) local-up
+
+local-down: install ## Stop every process the native platform started
+	$(SANDBOX) local-down
+
+local-clean: install ## Stop the native platform and wipe its data (databases, Airflow home, logs)
+	$(SANDBOX) local-clean
+
+local-status: install ## Show which native platform services are running
+	$(SANDBOX) local-status
+
+.PHONY: local-up local-down local-clean local-status
+
 # --- Docker Compose platform (docker-compose.yml): needs only Docker and python3 on the host
 COMPOSE := docker compose
 COMPOSE_ALL := $(COMPOSE) --profile celery
@@ -89,18 +102,3 @@ gx-validate: install ## Validate the warehouse tables with Great Expectations an
 	$(SANDBOX) gx-validate
 
 .PHONY: gx-validate
-=======
-local-up: install ## Start the native platform (PostgreSQL + Airflow, no Docker) and print its URLs and login
-	$(SANDBOX) local-up
-
-local-down: install ## Stop every process the native platform started
-	$(SANDBOX) local-down
-
-local-clean: install ## Stop the native platform and wipe its data (databases, Airflow home, logs)
-	$(SANDBOX) local-clean
-
-local-status: install ## Show which native platform services are running
-	$(SANDBOX) local-status
-
-.PHONY: local-up local-down local-clean local-status
->>>>>>> native

@@ -99,6 +99,7 @@ def operator_args() -> dict:
         "install_deps": False,
         "callback": [
             "de_sandbox.dbt_artifacts.collect_run_results",
+            "de_sandbox.metrics.facts.cosmos_callback",
             "de_sandbox.warehouse.release_dbt_duckdb",
         ],
     }

@@ -54,6 +54,8 @@ def _platform(data_dir: Path, dags_folder: Path) -> Platform:
         fernet_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
         jwt_secret=secrets.token_urlsafe(32),
         dags_folder=dags_folder,
+        prometheus_port=free_port(),
+        exporter_port=free_port(),
     )
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from de_sandbox.airflow_env import airflow_env, ensure_metadata_db
 from de_sandbox.dbt_project import run_dbt
+from de_sandbox.metrics.facts import read_facts
 from de_sandbox.quality.validate import DataQualityError, validate
 from de_sandbox.settings import REPO_ROOT, Settings, get_settings
 
@@ -201,6 +202,9 @@ def test_airflow_task_fails_without_retry_and_pushes_the_report(tmp_path, dbt_wa
     assert "AirflowFailException: Data quality failed for dbt project 'de_sandbox'" in log
     assert "expect_column_values_to_be_in_set on column 'status': 2 of 202 rows unexpected" in log
     assert "Calculating Metrics" not in log
+    # the failed validation also reached the metrics facts store, per suite, for Prometheus to alert on
+    gx_facts = read_facts(settings.data_dir / "metrics" / "facts.sqlite")["gx"]
+    assert sorted((row["success"], row["failed"]) for row in gx_facts) == [(0, 2), (0, 4), (1, 0)]
 
 
 PG_TABLES = """

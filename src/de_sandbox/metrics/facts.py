@@ -127,10 +127,9 @@ def _node_names(unique_id: str, manifest_nodes: Mapping[str, Any]) -> tuple[str,
     """(name, attached model) of a dbt node, from the manifest when it knows the node, else from its id."""
     node = manifest_nodes.get(unique_id)
     if node:
-        attached = node.get("attached_node") or ""
-        if not attached and node.get("resource_type") == "unit_test":
-            attached = (node.get("depends_on") or {}).get("nodes", [""])[0]
-        return node.get("name") or unique_id, attached.split(".")[-1] if attached else ""
+        # data tests name the model they test in attached_node, unit tests in model
+        attached = node.get("attached_node") or node.get("model") or ""
+        return node.get("name") or unique_id, attached.split(".")[-1]
     parts = unique_id.split(".")
     if parts[0] == "unit_test" and len(parts) >= 4:
         return parts[3], parts[2]

@@ -9,26 +9,21 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import requests
 import yaml
 
-from de_sandbox.settings import REPO_ROOT, get_monitoring_settings, get_settings
+from de_sandbox.settings import REPO_ROOT, get_monitoring_settings
 from de_sandbox.system import ensure_apt_packages
+
+if TYPE_CHECKING:
+    from de_sandbox.platform import Platform, ServiceSpec
 
 PROMETHEUS_DIR = REPO_ROOT / "monitoring" / "prometheus"
 NATIVE_TEMPLATE = PROMETHEUS_DIR / "prometheus.native.yml"
-
-
-@dataclass(frozen=True)
-class NativeService:
-    """One long-running native process: what to run, with which extra environment, and when it is ready."""
-
-    name: str
-    argv: list[str]
-    ready_url: str
-    env: dict[str, str] = field(default_factory=dict)
 
 
 def render_prometheus_config(
@@ -73,33 +68,55 @@ def prometheus_argv(binary: str, config: Path, data_dir: Path, port: int) -> lis
     ]
 
 
-def prometheus_service_spec() -> NativeService:
-    settings, monitoring = get_settings(), get_monitoring_settings()
-    home = settings.data_dir / "prometheus"
-    config = render_prometheus_config(home, monitoring.prometheus_port, monitoring.exporter_port)
-    return NativeService(
-        name="prometheus",
-        argv=prometheus_argv(prometheus_binary(), config, home / "data", monitoring.prometheus_port),
-        ready_url=f"http://127.0.0.1:{monitoring.prometheus_port}/-/ready",
+def _answers(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        try:
+            return requests.get(url, timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    return check
+
+
+def facts_db_path(data_dir: Path) -> Path:
+    """METRICS_DB_PATH when set, else the platform's DATA_DIR/metrics/facts.sqlite (where its tasks write)."""
+    return (
+        get_monitoring_settings().metrics_db_path
+        if os.getenv("METRICS_DB_PATH")
+        else data_dir / "metrics" / "facts.sqlite"
     )
 
 
-def exporter_service_spec(airflow_port: int | None = None) -> NativeService:
-    """The exporter on loopback, asking the native api-server (AIRFLOW_PORT) for DAG run states."""
-    monitoring = get_monitoring_settings()
-    port = airflow_port or int(os.getenv("AIRFLOW_PORT", "8080"))
-    api_url = monitoring.airflow_api_url or f"http://127.0.0.1:{port}"
-    return NativeService(
-        name="exporter",
-        argv=[
-            sys.executable,
-            "-m",
-            "de_sandbox.cli",
+def monitoring_services(platform: Platform) -> list[ServiceSpec]:
+    """Prometheus and the project exporter for `make local-up`, both on 127.0.0.1."""
+    from de_sandbox.platform import ServiceSpec
+
+    home = platform.settings.data_dir / "prometheus"
+    prometheus_url = f"http://127.0.0.1:{platform.prometheus_port}"
+    exporter_url = f"http://127.0.0.1:{platform.exporter_port}"
+    config = render_prometheus_config(home, platform.prometheus_port, platform.exporter_port)
+    exporter = [
+        *[sys.executable, "-m", "de_sandbox.cli", "exporter"],
+        *["--host=127.0.0.1", f"--port={platform.exporter_port}", f"--airflow-api-url={platform.api_url}"],
+        f"--db={facts_db_path(platform.settings.data_dir)}",
+    ]
+    return [
+        ServiceSpec(
+            "prometheus",
+            prometheus_argv(prometheus_binary(), config, home / "data", platform.prometheus_port),
+            _answers(f"{prometheus_url}/-/ready"),
+            ports=(platform.prometheus_port,),
+            url=prometheus_url,
+        ),
+        ServiceSpec(
             "exporter",
-            "--host=127.0.0.1",
-            f"--port={monitoring.exporter_port}",
-            f"--db={monitoring.metrics_db_path}",
-            f"--airflow-api-url={api_url}",
-        ],
-        ready_url=f"http://127.0.0.1:{monitoring.exporter_port}/metrics",
-    )
+            exporter,
+            _answers(f"{exporter_url}/metrics"),
+            env={
+                "AIRFLOW_ADMIN_USER": platform.admin_user,
+                "AIRFLOW_ADMIN_PASSWORD": platform.admin_password,
+            },
+            ports=(platform.exporter_port,),
+            url=f"{exporter_url}/metrics",
+        ),
+    ]

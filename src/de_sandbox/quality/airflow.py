@@ -28,9 +28,18 @@ def gx_validation_task(task_id: str = "validate_data_quality", dbt_project: str 
             report = validate(get_settings(), dbt_project)
         except DataQualityError as error:
             context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=error.report)
+            record_metrics_facts(error.report, context["ti"])
             raise AirflowFailException(str(error)) from None
         context["ti"].xcom_push(key=REPORT_XCOM_KEY, value=report)
+        record_metrics_facts(report, context["ti"])
         log.info("%s", format_report(report))
         return report
 
     return validate_data_quality()
+
+
+def record_metrics_facts(report: dict[str, Any], ti: Any) -> None:
+    """Passed or failed, the validation's outcome per suite goes to the metrics facts store (Prometheus)."""
+    from de_sandbox.metrics.facts import record_gx_results
+
+    record_gx_results(report, ti.dag_id, ti.run_id)
