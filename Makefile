@@ -1,5 +1,6 @@
 # DE Sandbox front door: `make help` lists every target. Native targets need only Python 3.11; uv is bootstrapped.
 SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 .ONESHELL:
 
@@ -7,6 +8,7 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 PY := $(CURDIR)/.venv/bin/python
 SANDBOX := $(PY) -m de_sandbox.cli
 PYTEST_ARGS ?=
+TEST_APT_PACKAGES := prometheus chromium
 
 help: ## List every target with one line each
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -15,7 +17,7 @@ $(CURDIR)/.tools/bin/uv:
 	python3 -m venv $(CURDIR)/.tools && $(CURDIR)/.tools/bin/pip install --quiet uv
 
 .venv/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen
+	$(UV) sync --locked
 	touch $@
 
 install: .venv/.synced ## Install the locked Python environment into .venv (bootstraps uv)
@@ -27,7 +29,8 @@ run: install ## Run one DAG once on the embedded default: make run DAG=<dag_id> 
 	@test -n "$(DAG)" || { echo "usage: make run DAG=<dag_id> [DATE=<logical date>]" >&2; exit 2; }
 	$(SANDBOX) run "$(DAG)" $(if $(DATE),--date "$(DATE)")
 
-test: install ## Run the whole test suite (installs test-only system packages it needs)
+test: install ## Run the whole test suite (installs the Debian packages it needs: prometheus, chromium)
+	$(SANDBOX) ensure-packages $(TEST_APT_PACKAGES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install ## Benchmark the example DAG against a plain dbt build, side by side
@@ -53,3 +56,49 @@ local-status: install ## Show which native platform services are running
 	$(SANDBOX) local-status
 
 .PHONY: local-up local-down local-clean local-status
+
+# --- Docker Compose platform (docker-compose.yml): needs only Docker and python3 on the host
+COMPOSE := docker compose
+COMPOSE_ALL := $(COMPOSE) --profile celery
+COMPOSE_HELPER := PYTHONPATH=$(CURDIR)/src python3 -m de_sandbox.compose
+WAIT_TIMEOUT ?= 900
+WORKERS ?= 1
+ifeq ($(CELERY),1)
+export COMPOSE_PROFILES := celery
+export AIRFLOW_EXECUTOR := CeleryExecutor
+UP_SCALE := --scale airflow-worker=$(WORKERS)
+endif
+
+up: ## Build and start the Docker platform, wait until healthy, print URLs [CELERY=1 WORKERS=n]
+	@set -e  # .ONESHELL: the recipe is one script, so stop at the first failing step
+	$(COMPOSE_HELPER) preflight
+	$(COMPOSE) build
+	$(COMPOSE) up --detach --wait --wait-timeout $(WAIT_TIMEOUT) $(UP_SCALE) || { $(COMPOSE_HELPER) diagnose; exit 1; }
+	$(COMPOSE_HELPER) urls
+
+down: ## Stop the Docker platform, keeping its data volumes
+	@$(COMPOSE_HELPER) require-engine || exit 1
+	$(COMPOSE_ALL) down --remove-orphans
+
+clean: ## Remove the Docker platform's containers, volumes and generated data: next `make up` starts fresh
+	@$(COMPOSE_HELPER) require-engine || exit 1
+	$(COMPOSE_ALL) down --volumes --remove-orphans
+	rm -rf great_expectations/uncommitted
+
+ps: ## Show the Docker platform's containers with their health
+	@$(COMPOSE_HELPER) require-engine || exit 1
+	$(COMPOSE_ALL) ps --all
+
+logs: ## Show recent logs of the Docker platform: make logs [SERVICE=airflow-scheduler] [FOLLOW=1]
+	@$(COMPOSE_HELPER) require-engine || exit 1
+	$(COMPOSE_ALL) logs --tail 200 $(if $(FOLLOW),--follow) $(SERVICE)
+
+compose-check: install ## Validate the Docker platform statically (schema, variables, mounts, pins, ports, ...)
+	$(SANDBOX) compose-check
+
+.PHONY: up down clean ps logs compose-check
+
+gx-validate: install ## Validate the warehouse tables with Great Expectations and rebuild the Data Docs
+	$(SANDBOX) gx-validate
+
+.PHONY: gx-validate

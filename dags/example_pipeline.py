@@ -15,6 +15,7 @@ from airflow.sdk import DAG
 from cosmos import DbtTaskGroup
 
 from de_sandbox import dbt_cosmos
+from de_sandbox.quality.airflow import gx_validation_task
 from de_sandbox.settings import get_settings
 
 settings = get_settings()
@@ -42,6 +43,7 @@ with DAG(
         render_config=dbt_cosmos.render_config(select=dbt_cosmos.select_for(settings, "shop")),
         operator_args=dbt_cosmos.operator_args(),
     )
+    validate = gx_validation_task()
     docs = dbt_cosmos.docs_task()
 
-    transform >> docs
+    transform >> validate >> docs

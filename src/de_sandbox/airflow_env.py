@@ -66,7 +66,9 @@ def ensure_metadata_db(env: dict[str, str]) -> None:
 
     stamp = Path(env["AIRFLOW_HOME"]) / _MIGRATED_STAMP.format(version=version("apache-airflow"))
     sqlite_file = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
-    db_missing = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite") and not Path(sqlite_file).exists()
+    db_missing = (
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite") and not Path(sqlite_file).exists()
+    )
     if stamp.exists() and not db_missing:
         return
     print("[de-sandbox] airflow db migrate (first run only)", flush=True)

@@ -16,7 +16,9 @@ from de_sandbox.settings import get_settings
 
 DAG_ID = "example_pipeline"
 DEFAULT_MODES = "local:dbt_runner"
-ALL_MODES = "local:dbt_runner,local:subprocess,watcher:"
+# WATCHER is not benchmarked: its consumers defer waiting for the producer, and dag.test() runs one task at a
+# time, so the first consumer's inline trigger waits forever (seen here; it needs a scheduler and a triggerer).
+ALL_MODES = "local:dbt_runner,local:subprocess"
 
 _PARSE_PROBE = """
 import sys, time
@@ -36,7 +38,10 @@ def parse_seconds(dag_file: str, repeats: int = 3) -> float:
     samples = []
     for _ in range(repeats):
         proc = subprocess.run(
-            [sys.executable, "-c", _PARSE_PROBE, dag_file], capture_output=True, text=True, env=os.environ.copy()
+            [sys.executable, "-c", _PARSE_PROBE, dag_file],
+            capture_output=True,
+            text=True,
+            env=os.environ.copy(),
         )
         if proc.returncode != 0:
             raise RuntimeError(f"parsing {dag_file} failed:\n{proc.stderr[-2000:]}")

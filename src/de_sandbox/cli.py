@@ -11,9 +11,21 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import bench, envfile, platform, runner, system
+    from de_sandbox import bench, compose, compose_check, envfile, platform, runner, system
+    from de_sandbox.metrics import exporter
+    from de_sandbox.quality import cli as quality_cli
 
-    return [bench.register, envfile.register, runner.register, system.register, platform.register]
+    return [
+        bench.register,
+        compose.register,
+        compose_check.register,
+        envfile.register,
+        exporter.register,
+        platform.register,
+        quality_cli.register,
+        runner.register,
+        system.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

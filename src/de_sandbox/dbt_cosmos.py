@@ -10,9 +10,16 @@ import os
 
 import airflow  # noqa: F401  (Cosmos internals expect Airflow to be imported first)
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 
-from de_sandbox.dbt_project import DbtProjectError, dbt_env, dbt_executable, dbt_project_name, manifest_path
+from de_sandbox.dbt_project import (
+    DbtProjectError,
+    dbt_env,
+    dbt_executable,
+    dbt_project_name,
+    manifest_path,
+    project_paths,
+)
 from de_sandbox.settings import Settings, get_settings
 
 # The profile every project runs with: our profiles.yml, passed to dbt with --profile, so a bring-your-own
@@ -33,8 +40,12 @@ def project_config(settings: Settings | None = None) -> ProjectConfig:
         raise DbtProjectError(
             f"dbt manifest not found at {manifest}: create it with `de-sandbox dbt-parse` (make run/demo do)"
         )
+    paths = project_paths(settings.dbt_project_dir)
     return ProjectConfig(
         dbt_project_path=settings.dbt_project_dir,
+        models_relative_path=paths["model-paths"],
+        seeds_relative_path=paths["seed-paths"],
+        snapshots_relative_path=paths["snapshot-paths"],
         manifest_path=manifest_path(settings),
         project_name=dbt_project_name(settings.dbt_project_dir),
         env_vars=dbt_env(settings),
@@ -62,6 +73,8 @@ def execution_config() -> ExecutionConfig:
     return ExecutionConfig(
         execution_mode=EXECUTION_MODES[mode],
         invocation_mode=INVOCATION_MODES[invocation] if mode == "local" else None,
+        # A model's test task runs only tests whose every parent is built; the rest get their own task.
+        test_indirect_selection=TestIndirectSelection.CAUTIOUS,
         dbt_executable_path=dbt_executable(),
     )
 
@@ -75,6 +88,8 @@ def render_config(select: list[str] | None = None) -> RenderConfig:
         select=select or [],
         test_behavior=TEST_BEHAVIORS[behavior],
         enable_mock_profile=False,
+        # Tests reading several models (relationships, singular tests) run once all of them exist.
+        should_detach_multiple_parents_tests=True,
     )
 
 
@@ -84,6 +99,7 @@ def operator_args() -> dict:
         "install_deps": False,
         "callback": [
             "de_sandbox.dbt_artifacts.collect_run_results",
+            "de_sandbox.metrics.facts.cosmos_callback",
             "de_sandbox.warehouse.release_dbt_duckdb",
         ],
     }

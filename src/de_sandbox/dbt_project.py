@@ -41,6 +41,13 @@ def dbt_project_name(project_dir: Path) -> str:
     return str(config["name"])
 
 
+def project_paths(project_dir: Path) -> dict[str, str]:
+    """The project's own model/seed/snapshot folders (first of each list), as dbt_project.yml declares them."""
+    config = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    defaults = {"model-paths": "models", "seed-paths": "seeds", "snapshot-paths": "snapshots"}
+    return {key: (config.get(key) or [default])[0] for key, default in defaults.items()}
+
+
 def artifacts_dir(settings: Settings) -> Path:
     """Per project and warehouse, under the data folder: a bring-your-own project is never written into."""
     return settings.data_dir / "dbt" / f"{dbt_project_name(settings.dbt_project_dir)}-{settings.warehouse}"
@@ -61,6 +68,8 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_USER": settings.postgres_user,
         "POSTGRES_PASSWORD": settings.postgres_password,
         "WAREHOUSE_DB": settings.warehouse_db,
+        # Offline sandbox: a bring-your-own project without this flag would try to phone home.
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
 
 
@@ -77,23 +86,7 @@ def run_dbt(
 ) -> DbtResult:
     """Run the dbt CLI against the configured project, with artefacts kept under the data folder."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    out_dir = artifacts_dir(settings)
-    command = [
-        dbt_bin,
-        *args,
-        "--project-dir",
-        str(settings.dbt_project_dir),
-        "--profiles-dir",
-        str(settings.dbt_profiles_dir),
-        "--profile",
-        "de_sandbox",
-        "--target",
-        settings.dbt_target,
-        "--target-path",
-        str(out_dir / target),
-        "--log-path",
-        str(out_dir / "logs"),
-    ]
+    command = [dbt_bin, *_cli_args(settings, args, target)]
     started = time.perf_counter()
     proc = subprocess.run(
         command,
@@ -104,7 +97,9 @@ def run_dbt(
     )
     result = DbtResult(command, proc.returncode, time.perf_counter() - started, proc.stdout + proc.stderr)
     if check and proc.returncode != 0:
-        raise DbtProjectError(f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{result.output[-4000:]}")
+        raise DbtProjectError(
+            f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{result.output[-4000:]}"
+        )
     return result
 
 
@@ -135,15 +130,47 @@ def ensure_manifest(settings: Settings, dbt_bin: str) -> Path:
     return manifest
 
 
+def _cli_args(settings: Settings, args: list[str], target: str) -> list[str]:
+    out_dir = artifacts_dir(settings)
+    return [
+        *args,
+        "--project-dir",
+        str(settings.dbt_project_dir),
+        "--profiles-dir",
+        str(settings.dbt_profiles_dir),
+        "--profile",
+        "de_sandbox",
+        "--target",
+        settings.dbt_target,
+        "--target-path",
+        str(out_dir / target),
+        "--log-path",
+        str(out_dir / "logs"),
+    ]
+
+
+def invoke_dbt(settings: Settings, args: list[str], target: str = "target") -> None:
+    """Run dbt in this process (dbtRunner): no interpreter start, for tasks whose process already loaded dbt."""
+    from dbt.cli.main import dbtRunner
+
+    from de_sandbox.warehouse import release_dbt_duckdb
+
+    os.environ.update(dbt_env(settings))
+    release_dbt_duckdb()
+    try:
+        result = dbtRunner().invoke(_cli_args(settings, args, target))
+    finally:
+        release_dbt_duckdb()
+    if not result.success:
+        raise DbtProjectError(f"`dbt {' '.join(args)}` failed: {result.exception or 'see the dbt log above'}")
+
+
 def generate_docs(settings: Settings | None = None) -> str:
     """`dbt docs generate --static`: one self-contained HTML file that opens from disk."""
     from de_sandbox.settings import get_settings
 
-    from de_sandbox.warehouse import release_dbt_duckdb
-
     settings = settings or get_settings()
-    release_dbt_duckdb()
-    run_dbt(settings, ["docs", "generate", "--static"], dbt_executable(), target="docs")
+    invoke_dbt(settings, ["docs", "generate", "--static"], target="docs")
     return str(artifacts_dir(settings) / "docs" / "static_index.html")
 
 

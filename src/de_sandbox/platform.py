@@ -54,6 +54,8 @@ class Platform:
     fernet_key: str
     jwt_secret: str
     dags_folder: Path
+    prometheus_port: int = field(default_factory=lambda: int(os.getenv("PROMETHEUS_PORT", "9090")))
+    exporter_port: int = field(default_factory=lambda: int(os.getenv("EXPORTER_PORT", "9108")))
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, dags_folder: Path | None = None) -> Platform:
@@ -149,7 +151,9 @@ def airflow_services(platform: Platform) -> list[ServiceSpec]:
 
 def _service_builders() -> list[Callable[[Platform], list[ServiceSpec]]]:
     """Each entry adds the services of one part of the platform; append a builder to add a part."""
-    return [airflow_services]
+    from de_sandbox.metrics.native import monitoring_services
+
+    return [airflow_services, monitoring_services]
 
 
 def _required(name: str) -> str:
@@ -369,7 +373,15 @@ def clean(platform: Platform) -> None:
     platform.postgres.wipe()
     data_dir = platform.settings.data_dir
     cosmos_cache = Path(platform.env()["AIRFLOW__COSMOS__CACHE_DIR"])
-    for folder in (platform.airflow_home, platform.run_dir, platform.log_dir, data_dir / "dbt", cosmos_cache):
+    for folder in (
+        platform.airflow_home,
+        platform.run_dir,
+        platform.log_dir,
+        data_dir / "dbt",
+        cosmos_cache,
+        data_dir / "prometheus",
+        data_dir / "metrics",
+    ):
         shutil.rmtree(folder, ignore_errors=True)
     duckdb_path = platform.settings.duckdb_path
     for path in (duckdb_path, duckdb_path.with_name(duckdb_path.name + ".wal")):

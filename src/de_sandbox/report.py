@@ -36,8 +36,8 @@ def warehouse_tables(settings: Settings) -> list[tuple[str, str, int]]:
 
 
 def quality_reports(result: RunResult) -> list[dict]:
-    """The GX validation reports the run pushed to XCom (dicts carrying a `suites` list)."""
-    return [v for v in result.xcoms.values() if isinstance(v, dict) and "suites" in v]
+    """The GX validation reports the run pushed to XCom (see de_sandbox.quality.validate)."""
+    return [v for v in result.xcoms.values() if isinstance(v, dict) and "validation_results" in v]
 
 
 def format_summary(result: RunResult, settings: Settings) -> str:
@@ -62,14 +62,19 @@ def format_summary(result: RunResult, settings: Settings) -> str:
             for resource, c in sorted(by_type.items())
         ]
         passed = sum(n for (_, s), n in outcomes.items() if s in ("success", "pass"))
-        lines.append(f"dbt nodes: {passed} passed, {sum(outcomes.values()) - passed} not passed ({'; '.join(parts)})")
+        lines.append(
+            f"dbt nodes: {passed} passed, {sum(outcomes.values()) - passed} not passed ({'; '.join(parts)})"
+        )
 
     for report in quality_reports(result):
-        lines.append(report.get("headline") or "Great Expectations:")
-        for suite in report["suites"]:
+        suites = report["validation_results"]
+        if not suites:
+            lines.append(f"Great Expectations: {report.get('message', 'no expectation suites ran')}")
+        for suite in suites:
+            stats = suite["statistics"]
             lines.append(
-                f"  {suite['suite']:<28} {'passed' if suite['success'] else 'FAILED':<7} "
-                f"{suite['successful']}/{suite['evaluated']} expectations"
+                f"Great Expectations {suite['suite_name']:<34} {'passed' if suite['success'] else 'FAILED':<7}"
+                f" {stats['successful_expectations']}/{stats['evaluated_expectations']} expectations"
             )
 
     tables = warehouse_tables(settings)
@@ -83,7 +88,9 @@ def format_summary(result: RunResult, settings: Settings) -> str:
     if settings.warehouse == "duckdb":
         lines.append(f"  DuckDB warehouse   {settings.duckdb_path}")
     else:
-        lines.append(f"  Postgres warehouse {settings.postgres_host}:{settings.postgres_port}/{settings.warehouse_db}")
+        lines.append(
+            f"  Postgres warehouse {settings.postgres_host}:{settings.postgres_port}/{settings.warehouse_db}"
+        )
     lines += [
         f"  dbt docs           {_exists(docs)}",
         f"  GX Data Docs       {_exists(data_docs)}",

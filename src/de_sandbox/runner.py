@@ -67,14 +67,17 @@ def _sqlite_path(env: dict[str, str]) -> Path:
 
 def _new_run_id(db: Path, dag_id: str, seen: set[str]) -> str | None:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
-        rows = conn.execute("select run_id from dag_run where dag_id = ? order by id desc", (dag_id,)).fetchall()
+        rows = conn.execute(
+            "select run_id from dag_run where dag_id = ? order by id desc", (dag_id,)
+        ).fetchall()
     return next((run_id for (run_id,) in rows if run_id not in seen), None)
 
 
 def _task_states(db: Path, dag_id: str, run_id: str) -> dict[str, TaskState]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
         rows = conn.execute(
-            "select task_id, state, duration from task_instance where dag_id = ? and run_id = ?", (dag_id, run_id)
+            "select task_id, state, duration from task_instance where dag_id = ? and run_id = ?",
+            (dag_id, run_id),
         ).fetchall()
     return {task_id: TaskState(task_id, state or "none", duration) for task_id, state, duration in rows}
 
@@ -105,7 +108,9 @@ def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | N
     when = parse_logical_date(logical_date)
     dag_file = settings.repo_root / "dags" / f"{dag_id}.py"
     if not dag_file.exists():
-        known = sorted(p.stem for p in (settings.repo_root / "dags").glob("*.py") if not p.stem.startswith("_"))
+        known = sorted(
+            p.stem for p in (settings.repo_root / "dags").glob("*.py") if not p.stem.startswith("_")
+        )
         raise RunError(f"no DAG {dag_id!r} (expected {dag_file}); DAGs here: {', '.join(known)}")
 
     env = embedded_env(settings)

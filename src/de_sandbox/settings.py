@@ -86,3 +86,31 @@ def get_settings() -> Settings:
         warehouse_db=os.getenv("WAREHOUSE_DB", "warehouse"),
         airflow_db=os.getenv("AIRFLOW_DB", "airflow"),
     )
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Settings of the metrics facts store, the project exporter and the native Prometheus."""
+
+    metrics_db_path: Path
+    exporter_host: str
+    exporter_port: int
+    prometheus_port: int
+    airflow_api_url: str
+    airflow_admin_user: str
+    airflow_admin_password: str
+
+
+def get_monitoring_settings() -> MonitoringSettings:
+    load_dotenv_file()
+    data_dir = _path("DATA_DIR", REPO_ROOT / "data")
+    return MonitoringSettings(
+        metrics_db_path=_path("METRICS_DB_PATH", data_dir / "metrics" / "facts.sqlite"),
+        exporter_host=os.getenv("EXPORTER_HOST", "127.0.0.1"),
+        exporter_port=int(os.getenv("EXPORTER_PORT", "9108")),
+        prometheus_port=int(os.getenv("PROMETHEUS_PORT", "9090")),
+        # Empty means the exporter serves pipeline facts only, without DAG run states.
+        airflow_api_url=os.getenv("AIRFLOW_API_URL", "").rstrip("/"),
+        airflow_admin_user=os.getenv("AIRFLOW_ADMIN_USER", "admin"),
+        airflow_admin_password=os.getenv("AIRFLOW_ADMIN_PASSWORD", ""),
+    )

@@ -31,7 +31,9 @@ def duckdb_connection(settings: Settings, read_only: bool = False) -> Iterator[A
 
     release_dbt_duckdb()
     if read_only and not settings.duckdb_path.exists():
-        raise FileNotFoundError(f"DuckDB warehouse {settings.duckdb_path} does not exist yet: run a pipeline first")
+        raise FileNotFoundError(
+            f"DuckDB warehouse {settings.duckdb_path} does not exist yet: run a pipeline first"
+        )
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(settings.duckdb_path), read_only=read_only)
     try:

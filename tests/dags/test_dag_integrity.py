@@ -51,4 +51,6 @@ def test_duckdb_tasks_share_the_one_writer_pool(dag_bags, dag_file):
 
     dag = dag_bags[dag_file.stem].dags[dag_file.stem]
     dbt_tasks = [t for t in dag.tasks if t.task_type.startswith("Dbt")]
-    assert all(t.pool == DUCKDB_POOL for t in dbt_tasks), "dbt tasks on DuckDB must queue on the one-slot pool"
+    assert all(t.pool == DUCKDB_POOL for t in dbt_tasks), (
+        "dbt tasks on DuckDB must queue on the one-slot pool"
+    )

@@ -54,6 +54,8 @@ def _platform(data_dir: Path, dags_folder: Path) -> Platform:
         fernet_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
         jwt_secret=secrets.token_urlsafe(32),
         dags_folder=dags_folder,
+        prometheus_port=free_port(),
+        exporter_port=free_port(),
     )
 
 
@@ -72,7 +74,8 @@ def native_platform():
         groups = [proc for spec in platform.services() if (proc := supervisor.running(spec.name))]
         down(platform)
         leftovers = {pid for proc in groups for pid in proc.group_members()}
-        listening = [p for p in (platform.airflow_port, platform.settings.postgres_port) if is_listening(p)]
+        ports = [platform.settings.postgres_port, *(p for spec in platform.services() for p in spec.ports)]
+        listening = [p for p in ports if is_listening(p)]
         shutil.rmtree(data_dir, ignore_errors=True)
         assert not leftovers, f"processes left after local-down: {sorted(leftovers)}"
         assert not listening, f"ports still listening after local-down: {listening}"

@@ -17,7 +17,9 @@ def test_relative_paths_resolve_against_the_repo(monkeypatch):
 
 def test_unknown_warehouse_is_refused(monkeypatch):
     monkeypatch.setenv("WAREHOUSE", "oracle")
-    with pytest.raises(ValueError, match="WAREHOUSE='oracle' is not supported; choose one of duckdb, postgres"):
+    with pytest.raises(
+        ValueError, match="WAREHOUSE='oracle' is not supported; choose one of duckdb, postgres"
+    ):
         get_settings()
 
 

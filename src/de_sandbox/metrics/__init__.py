@@ -1,0 +1,1 @@
+"""Pipeline metrics: the durable facts store, the Prometheus exporter and its native launch specs."""
