@@ -36,9 +36,14 @@ def _record_timing(name: str, seconds: float) -> None:
 
 
 def _platform(data_dir: Path, dags_folder: Path) -> Platform:
+    # GX writes its Postgres checkpoints into its context: a copy keeps the repo's great_expectations/ clean.
+    gx_root = shutil.copytree(
+        REPO_ROOT / "great_expectations", data_dir / "gx", ignore=shutil.ignore_patterns("uncommitted")
+    )
     settings = dataclasses.replace(
         get_settings(),
         data_dir=data_dir,
+        gx_root_dir=gx_root,
         warehouse="postgres",
         duckdb_path=data_dir / "warehouse.duckdb",
         postgres_host="127.0.0.1",
