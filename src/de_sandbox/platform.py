@@ -368,18 +368,24 @@ def down(platform: Platform) -> None:
 
 
 def clean(platform: Platform) -> None:
-    """Stop everything and delete the platform's state: databases, Airflow home, logs, pid files."""
+    """Stop everything and delete its state: databases, DuckDB file, Airflow home, dbt artefacts, logs."""
     down(platform)
     platform.postgres.wipe()
+    data_dir = platform.settings.data_dir
+    cosmos_cache = Path(platform.env()["AIRFLOW__COSMOS__CACHE_DIR"])
     for folder in (
         platform.airflow_home,
         platform.run_dir,
         platform.log_dir,
-        platform.settings.data_dir / "cosmos",
-        platform.settings.data_dir / "prometheus",
-        platform.settings.data_dir / "metrics",
+        data_dir / "dbt",
+        cosmos_cache,
+        data_dir / "prometheus",
+        data_dir / "metrics",
     ):
         shutil.rmtree(folder, ignore_errors=True)
+    duckdb_path = platform.settings.duckdb_path
+    for path in (duckdb_path, duckdb_path.with_name(duckdb_path.name + ".wal")):
+        path.unlink(missing_ok=True)
 
 
 def status(platform: Platform) -> dict[str, bool]:

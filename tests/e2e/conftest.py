@@ -36,9 +36,14 @@ def _record_timing(name: str, seconds: float) -> None:
 
 
 def _platform(data_dir: Path, dags_folder: Path) -> Platform:
+    # GX writes its Postgres checkpoints into its context: a copy keeps the repo's great_expectations/ clean.
+    gx_root = shutil.copytree(
+        REPO_ROOT / "great_expectations", data_dir / "gx", ignore=shutil.ignore_patterns("uncommitted")
+    )
     settings = dataclasses.replace(
         get_settings(),
         data_dir=data_dir,
+        gx_root_dir=gx_root,
         warehouse="postgres",
         duckdb_path=data_dir / "warehouse.duckdb",
         postgres_host="127.0.0.1",
@@ -74,7 +79,8 @@ def native_platform():
         groups = [proc for spec in platform.services() if (proc := supervisor.running(spec.name))]
         down(platform)
         leftovers = {pid for proc in groups for pid in proc.group_members()}
-        listening = [p for p in (platform.airflow_port, platform.settings.postgres_port) if is_listening(p)]
+        ports = [platform.settings.postgres_port, *(p for spec in platform.services() for p in spec.ports)]
+        listening = [p for p in ports if is_listening(p)]
         shutil.rmtree(data_dir, ignore_errors=True)
         assert not leftovers, f"processes left after local-down: {sorted(leftovers)}"
         assert not listening, f"ports still listening after local-down: {listening}"

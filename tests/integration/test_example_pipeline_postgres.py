@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import os
+import shutil
 from contextlib import closing
 
 import pytest
 
 from de_sandbox.runner import run_dag
-from de_sandbox.settings import get_settings
+from de_sandbox.settings import REPO_ROOT, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 
 @pytest.fixture
-def postgres_warehouse_env(postgres_server):
+def postgres_warehouse_env(postgres_server, tmp_path):
     """WAREHOUSE=postgres on the session server; os.environ restored afterwards (run_dag exports into it)."""
     saved = dict(os.environ)
-    os.environ.update({**postgres_server.env(), "WAREHOUSE": "postgres"})
+    # GX writes its Postgres checkpoints into its context: a copy keeps the repo's great_expectations/ clean.
+    gx_root = shutil.copytree(
+        REPO_ROOT / "great_expectations", tmp_path / "gx", ignore=shutil.ignore_patterns("uncommitted")
+    )
+    os.environ.update({**postgres_server.env(), "WAREHOUSE": "postgres", "GX_ROOT_DIR": str(gx_root)})
     try:
         yield postgres_server
     finally:
