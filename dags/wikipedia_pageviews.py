@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG
 from airflow.timetables.interval import CronDataIntervalTimetable
-from cosmos import DbtTaskGroup
 
 from de_sandbox import dbt_cosmos
-from de_sandbox.ingestion import tasks
+from de_sandbox.ingestion.dag import ingestion_tasks
 from de_sandbox.settings import get_settings
 
 settings = get_settings()
@@ -47,38 +45,5 @@ with DAG(
     },
     tags=["ingestion", "wikipedia"],
     doc_md=__doc__,
-) as dag:
-    check_stale = PythonOperator(
-        task_id="check_stale", python_callable=tasks.check_stale, op_kwargs={"pipeline_name": PIPELINE}
-    )
-    extract = PythonOperator(
-        task_id="extract", python_callable=tasks.extract, op_kwargs={"pipeline_name": PIPELINE}
-    )
-    load = PythonOperator(
-        task_id="load",
-        python_callable=tasks.load,
-        op_kwargs={"pipeline_name": PIPELINE, "keys": extract.output},
-    )
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=dbt_cosmos.project_config(settings),
-        profile_config=dbt_cosmos.profile_config(settings),
-        execution_config=dbt_cosmos.execution_config(),
-        render_config=dbt_cosmos.render_config(select=["tag:wikipedia"]),
-        # The models' incremental batch is the run's window: data_interval_start/end rendered per run.
-        operator_args={**dbt_cosmos.operator_args(), "vars": tasks.DBT_WINDOW_VARS},
-    )
-    audit = PythonOperator(
-        task_id="audit", python_callable=tasks.audit, op_kwargs={"pipeline_name": PIPELINE}
-    )
-    # A failed expectation stays failed on a retry: report it at once.
-    validate = PythonOperator(
-        task_id="validate", python_callable=tasks.validate, op_kwargs={"pipeline_name": PIPELINE}, retries=0
-    )
-    archive = PythonOperator(
-        task_id="archive",
-        python_callable=tasks.archive,
-        op_kwargs={"pipeline_name": PIPELINE, "keys": extract.output},
-    )
-
-    check_stale >> extract >> load >> dbt >> audit >> validate >> archive
+):
+    ingestion_tasks(PIPELINE, dbt_tag="wikipedia", settings=settings)
