@@ -16,34 +16,14 @@ Every phase writes its counts, status, error and duration to `ops.run_ledger`. R
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from airflow.sdk import DAG
-from airflow.timetables.interval import CronDataIntervalTimetable
 
-from de_sandbox import dbt_cosmos
-from de_sandbox.ingestion.dag import ingestion_tasks
+from de_sandbox.ingestion.dag import hourly_dag_args, ingestion_tasks
 from de_sandbox.settings import get_settings
 
 settings = get_settings()
 
 PIPELINE = "wikipedia_pageviews"
 
-with DAG(
-    dag_id="wikipedia_pageviews",
-    schedule=CronDataIntervalTimetable("@hourly", timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=UTC),
-    catchup=False,
-    # DuckDB takes one writer process: a run's tasks go one at a time, one run at a time.
-    max_active_runs=1,
-    max_active_tasks=1,
-    default_args={
-        "owner": "ingestion",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        **dbt_cosmos.pool_args(settings),
-    },
-    tags=["ingestion", "wikipedia"],
-    doc_md=__doc__,
-):
+with DAG(dag_id=PIPELINE, doc_md=__doc__, tags=["ingestion", "wikipedia"], **hourly_dag_args(settings)):
     ingestion_tasks(PIPELINE, dbt_tag="wikipedia", settings=settings)

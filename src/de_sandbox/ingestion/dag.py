@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 from airflow.providers.standard.operators.python import PythonOperator
+from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos import DbtTaskGroup
 
 from de_sandbox import dbt_cosmos
 from de_sandbox.ingestion import tasks
 from de_sandbox.settings import Settings
+
+
+def hourly_dag_args(settings: Settings) -> dict[str, Any]:
+    """Schedule and defaults of an hourly ingestion DAG: a run's window is its data interval; backfills work."""
+    return {
+        "schedule": CronDataIntervalTimetable("@hourly", timezone="UTC"),
+        "start_date": datetime(2026, 1, 1, tzinfo=UTC),
+        "catchup": False,
+        # DuckDB takes one writer process: a run's tasks go one at a time, one run at a time.
+        "max_active_runs": 1,
+        "max_active_tasks": 1,
+        "default_args": {
+            "owner": "ingestion",
+            "retries": 2,
+            "retry_delay": timedelta(minutes=1),
+            **dbt_cosmos.pool_args(settings),
+        },
+    }
 
 
 def ingestion_tasks(pipeline: str, dbt_tag: str, settings: Settings) -> None:
