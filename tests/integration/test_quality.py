@@ -55,7 +55,11 @@ def dbt_warehouse(tmp_path_factory) -> Path:
         get_settings(), warehouse="duckdb", data_dir=root / "data", duckdb_path=root / "warehouse.duckdb"
     )
     dbt_bin = str(Path(sys.executable).with_name("dbt"))
-    run_dbt(settings, ["build", "--resource-type", "seed", "--resource-type", "model"], dbt_bin)
+    run_dbt(
+        settings,
+        ["build", "--select", "tag:shop", "--resource-type", "seed", "--resource-type", "model"],
+        dbt_bin,
+    )
     return settings.duckdb_path
 
 
