@@ -7,10 +7,8 @@ import filecmp
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -230,45 +228,14 @@ create table marts.fct_orders as select * from (values
 """
 
 
-@pytest.fixture(scope="module")
-def postgres_port():
-    """A throwaway PostgreSQL cluster on a free loopback port (Postgres refuses root: run as `postgres`)."""
-    if not shutil.which("initdb"):
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    root = Path(tempfile.mkdtemp(prefix="gx-pg-"))
-    shutil.chown(root, "postgres")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    as_postgres = ["runuser", "-u", "postgres", "--"]
-    data = root / "data"
-    subprocess.run(
-        [*as_postgres, "initdb", "-D", data, "-A", "trust", "-U", "postgres"], check=True, capture_output=True
-    )
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1"
-    subprocess.run(
-        [*as_postgres, "pg_ctl", "-D", data, "-o", options, "-l", root / "log", "-w", "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield port
-    finally:
-        subprocess.run([*as_postgres, "pg_ctl", "-D", data, "-m", "immediate", "stop"], capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def test_postgres_tables_validate_through_the_sql_datasource(tmp_path, postgres_port):
-    import psycopg2
-
-    server = {"host": "127.0.0.1", "port": postgres_port, "user": "postgres"}
-    admin = psycopg2.connect(**server, dbname="postgres")
-    admin.autocommit = True
-    admin.cursor().execute("create database warehouse")
+def test_postgres_tables_validate_through_the_sql_datasource(tmp_path, postgres_server):
+    # A database of its own on the session's server: other tests build the example into the warehouse DB.
+    admin = postgres_server.connect("postgres")
+    admin.cursor().execute("drop database if exists gx_quality")
+    admin.cursor().execute("create database gx_quality")
     admin.close()
-    warehouse = psycopg2.connect(**server, dbname="warehouse")
-    with warehouse:
-        warehouse.cursor().execute(PG_TABLES)
+    warehouse = postgres_server.connect("gx_quality")
+    warehouse.cursor().execute(PG_TABLES)
     warehouse.close()
     gx_root = tmp_path / "great_expectations"
     shutil.copytree(COMMITTED_GX, gx_root, ignore=shutil.ignore_patterns("uncommitted"))
@@ -276,11 +243,11 @@ def test_postgres_tables_validate_through_the_sql_datasource(tmp_path, postgres_
         get_settings(),
         warehouse="postgres",
         gx_root_dir=gx_root,
-        postgres_host="127.0.0.1",
-        postgres_port=postgres_port,
-        postgres_user="postgres",
-        postgres_password="not-stored-anywhere",
-        warehouse_db="warehouse",
+        postgres_host=postgres_server.host,
+        postgres_port=postgres_server.port,
+        postgres_user=postgres_server.user,
+        postgres_password=postgres_server.password,
+        warehouse_db="gx_quality",
     )
 
     with pytest.raises(DataQualityError) as caught:
@@ -296,4 +263,4 @@ def test_postgres_tables_validate_through_the_sql_datasource(tmp_path, postgres_
     assert Path(report["data_docs"]).is_file()
     config = (gx_root / "great_expectations.yml").read_text()
     assert "warehouse_postgres" in config and "${postgres_warehouse_url}" in config
-    assert "not-stored-anywhere" not in config
+    assert postgres_server.password not in config

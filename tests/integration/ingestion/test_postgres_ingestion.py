@@ -29,12 +29,9 @@ OWN_RELATIONS = (
 
 
 @pytest.fixture
-def postgres_warehouse(request, ingestion_env, monkeypatch):
-    """The session's PostgreSQL server (`postgres_server`) as warehouse, with our tables dropped first."""
-    try:
-        server = request.getfixturevalue("postgres_server")
-    except pytest.FixtureLookupError:
-        pytest.skip("the postgres_server fixture (native platform's tests/conftest.py) is not in this tree")
+def postgres_warehouse(postgres_server, ingestion_env, monkeypatch):
+    """The session's PostgreSQL server as warehouse, with our tables dropped first."""
+    server = postgres_server
     for name, value in {**server.env(), "WAREHOUSE": "postgres"}.items():
         monkeypatch.setenv(name, value)
     with connect() as connection:
