@@ -15,19 +15,36 @@ class AirflowApi:
     base_url: str
     username: str
     password: str
+    timeout: float = 60
     session: requests.Session = field(default_factory=requests.Session)
 
     def login(self) -> None:
         response = self.session.post(
             f"{self.base_url}/auth/token",
             json={"username": self.username, "password": self.password},
-            timeout=60,
+            timeout=self.timeout,
         )
         response.raise_for_status()
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
-    def get(self, path: str) -> requests.Response:
-        return self.session.get(f"{self.base_url}/api/v2/{path}", timeout=60)
+    def get(self, path: str, **params) -> requests.Response:
+        return self.session.get(f"{self.base_url}/api/v2/{path}", params=params, timeout=self.timeout)
+
+    def get_json(self, path: str, **params) -> dict:
+        """GET under /api/v2, logging in first and once more when the token has expired."""
+        if "Authorization" not in self.session.headers:
+            self.login()
+        response = self.get(path, **params)
+        if response.status_code == 401:
+            self.login()
+            response = self.get(path, **params)
+        response.raise_for_status()
+        return response.json()
+
+    def health(self) -> dict:
+        response = self.session.get(f"{self.base_url}/api/v2/monitor/health", timeout=self.timeout)
+        response.raise_for_status()
+        return response.json()
 
     def dag(self, dag_id: str) -> dict | None:
         response = self.get(f"dags/{dag_id}")

@@ -6,7 +6,6 @@ Run it with `de-sandbox exporter`; it binds 127.0.0.1 unless EXPORTER_HOST says 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import signal
 import threading
@@ -23,6 +22,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from de_sandbox.airflow_api import AirflowApi
 from de_sandbox.metrics import facts
 from de_sandbox.settings import get_monitoring_settings
 
@@ -189,50 +189,6 @@ class FactsCollector(Collector):
         yield from (age, sla, loaded_at)
 
 
-class AirflowApi:
-    """Minimal client of the Airflow 3 REST API: a JWT from /auth/token, then GETs under /api/v2."""
-
-    def __init__(self, base_url: str, user: str, password: str, timeout: float = 5.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.user = user
-        self.password = password
-        self.timeout = timeout
-        self._token: str | None = None
-
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, auth: bool = True) -> Any:
-        headers = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        if auth:
-            headers["Authorization"] = f"Bearer {self._get_token()}"
-        request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            return json.load(response)
-
-    def _get_token(self) -> str:
-        if self._token is None:
-            answer = self._request(
-                "POST", "/auth/token", {"username": self.user, "password": self.password}, auth=False
-            )
-            self._token = answer["access_token"]
-        return self._token
-
-    def get(self, path: str, **params: Any) -> Any:
-        query = f"?{urllib.parse.urlencode(params)}" if params else ""
-        try:
-            return self._request("GET", path + query)
-        except urllib.error.HTTPError as exc:
-            if exc.code != 401:
-                raise
-            self._token = None  # expired: log in again once
-            return self._request("GET", path + query)
-
-    def health(self) -> dict[str, Any]:
-        return self._request("GET", "/api/v2/monitor/health", auth=False)
-
-
 def _epoch(value: str | None) -> float | None:
     return datetime.fromisoformat(value).timestamp() if value else None
 
@@ -262,11 +218,11 @@ class AirflowCollector(Collector):
 
     def _fetch(self) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]]]:
         health = self.api.health()
-        dag_stats = self.api.get("/api/v2/dagStats").get("dags", [])
+        dag_stats = self.api.get_json("dagStats").get("dags", [])
         latest_runs = {}
         for dag in dag_stats:
-            path = f"/api/v2/dags/{urllib.parse.quote(dag['dag_id'])}/dagRuns"
-            runs = self.api.get(path, order_by="-id", limit=1).get("dag_runs", [])
+            path = f"dags/{urllib.parse.quote(dag['dag_id'])}/dagRuns"
+            runs = self.api.get_json(path, order_by="-id", limit=1).get("dag_runs", [])
             if runs:
                 latest_runs[dag["dag_id"]] = runs[0]
         return health, dag_stats, latest_runs

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from de_sandbox.airflow_api import AirflowApi
 from de_sandbox.metrics import exporter, facts
 
 
@@ -65,7 +66,7 @@ def test_unreachable_airflow_api_is_reported_down(tmp_path) -> None:
     with socket.socket() as sock:  # a port nobody listens on once closed
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    api = exporter.AirflowApi(f"http://127.0.0.1:{port}", "admin", "pw", timeout=2)
+    api = AirflowApi(f"http://127.0.0.1:{port}", "admin", "pw", timeout=2)
     samples = scrape(exporter.build_registry(tmp_path / "none.sqlite", api))
     assert samples[("de_sandbox_airflow_api_up", ())] == 0
     assert not any(name.startswith("de_sandbox_dag") for name, _ in samples)
