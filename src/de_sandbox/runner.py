@@ -169,19 +169,20 @@ def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | N
 
 def run_and_report(dag_id: str, date: str | None) -> int:
     """`make run` / `make demo`: run, print the summary, exit non-zero when the run failed."""
+    from de_sandbox.dbt_project import DbtProjectError
     from de_sandbox.ingestion.pipeline import PIPELINES
     from de_sandbox.ingestion.s3_standin import object_store_available
     from de_sandbox.report import format_summary
 
-    settings = get_settings()
     try:
+        settings = get_settings()
         if dag_id in PIPELINES:
             # Ingestion DAGs land files in the object store: use MinIO if it answers, else a stand-in.
             with object_store_available():
                 result = run_dag(dag_id, date, settings)
         else:
             result = run_dag(dag_id, date, settings)
-    except RunError as exc:
+    except (RunError, ValueError, DbtProjectError) as exc:
         print(f"[de-sandbox] {exc}", file=sys.stderr)
         return 2
     print(format_summary(result, settings), flush=True)

@@ -37,3 +37,20 @@ def test_bad_dates_are_refused_with_examples(text):
 def test_unknown_dag_lists_the_known_ones():
     with pytest.raises(RunError, match=r"no DAG 'nope'.*example_pipeline"):
         run_dag("nope")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"WAREHOUSE": "oracle"}, "WAREHOUSE='oracle' is not supported"),
+        ({"DBT_PROJECT_DIR": "/nonexistent-project"}, "no dbt project at /nonexistent-project"),
+    ],
+)
+def test_bad_settings_end_in_one_clear_line(monkeypatch, capsys, env, message):
+    from de_sandbox.runner import run_and_report
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert run_and_report("example_pipeline", None) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
