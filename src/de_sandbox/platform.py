@@ -278,13 +278,15 @@ class Supervisor:
     def wait_healthy(self, specs: list[ServiceSpec], timeout: float) -> None:
         """Poll each service's health; fail naming the service, with its log tail, if it dies or stalls."""
         pending = {spec.name: spec for spec in specs}
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         while pending:
             for name, spec in list(pending.items()):
                 if self.running(name) is None:
                     raise RuntimeError(f"{name} exited during start-up\n{self.log_tail(name)}")
                 if spec.health():
                     pending.pop(name)
+                    print(f"[de-sandbox] {name} healthy after {time.monotonic() - started:.1f} s", flush=True)
             if pending and time.monotonic() > deadline:
                 name = next(iter(pending))
                 raise RuntimeError(f"{name} not healthy after {timeout:.0f} s\n{self.log_tail(name)}")
