@@ -16,6 +16,10 @@ from de_sandbox.settings import IngestionSettings, get_ingestion_settings
 REGION = "us-east-1"
 
 
+class ObjectStoreUnavailable(RuntimeError):
+    """The store at MINIO_ENDPOINT does not answer."""
+
+
 @dataclass(frozen=True)
 class StoredObject:
     bucket: str
@@ -44,9 +48,16 @@ class ObjectStore:
         self.archive_bucket = self.settings.bucket_archive
 
     def ensure_buckets(self) -> None:
-        for bucket in (self.raw_bucket, self.archive_bucket):
-            if not self.client.bucket_exists(bucket):
-                self.client.make_bucket(bucket)
+        """Create the raw and archive buckets when missing; the first call of every task that uses the store."""
+        try:
+            for bucket in (self.raw_bucket, self.archive_bucket):
+                if not self.client.bucket_exists(bucket):
+                    self.client.make_bucket(bucket)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ObjectStoreUnavailable(
+                f"object store at {self.settings.minio_endpoint} (MINIO_ENDPOINT) does not answer: start it with "
+                "`make local-up` (native) or `make up` (compose); `make run` starts a stand-in by itself"
+            ) from exc
 
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> StoredObject:
         self.client.put_object(bucket, key, io.BytesIO(data), len(data), content_type=content_type)
