@@ -69,10 +69,11 @@ class AirflowApi:
         self._poll(lambda: self.dag(dag_id), timeout, f"DAG {dag_id} not visible")
         return time.monotonic() - started
 
-    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+    def trigger(self, dag_id: str, conf: dict | None = None, logical_date: str | None = None) -> str:
+        """Start a run (logical date as ISO 8601, e.g. 2026-01-01T06:00:00Z; none = now); returns its run id."""
         response = self.session.post(
             f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns",
-            json={"logical_date": None, "conf": conf or {}},
+            json={"logical_date": logical_date, "conf": conf or {}},
             timeout=60,
         )
         response.raise_for_status()

@@ -24,7 +24,7 @@ from de_sandbox.airflow_env import airflow_env
 from de_sandbox.dbt_project import dbt_executable, ensure_manifest
 from de_sandbox.ports import LOOPBACK, check_port_free, is_listening
 from de_sandbox.postgres import LocalPostgres
-from de_sandbox.settings import Settings, get_settings
+from de_sandbox.settings import Settings, get_ingestion_settings, get_settings
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 HEALTH_TIMEOUT_S = 120
@@ -41,6 +41,7 @@ class ServiceSpec:
     env: dict[str, str] = field(default_factory=dict)
     ports: tuple[int, ...] = ()
     url: str | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Platform:
     dags_folder: Path
     prometheus_port: int = field(default_factory=lambda: int(os.getenv("PROMETHEUS_PORT", "9090")))
     exporter_port: int = field(default_factory=lambda: int(os.getenv("EXPORTER_PORT", "9108")))
+    minio_endpoint: str = field(default_factory=lambda: get_ingestion_settings().minio_endpoint)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, dags_folder: Path | None = None) -> Platform:
@@ -99,6 +101,7 @@ class Platform:
             **airflow_env(s, self.airflow_home, self.postgres.url(s.airflow_db)),
             **self.postgres.env(),
             "SEEDS_DIR": str(s.seeds_dir),
+            "MINIO_ENDPOINT": self.minio_endpoint,
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             # Sized for a laptop: a handful of task processes beside dbt and the databases.
@@ -156,9 +159,10 @@ def airflow_services(platform: Platform) -> list[ServiceSpec]:
 
 def _service_builders() -> list[Callable[[Platform], list[ServiceSpec]]]:
     """Each entry adds the services of one part of the platform; append a builder to add a part."""
+    from de_sandbox.ingestion.s3_standin import object_store_services
     from de_sandbox.metrics.native import monitoring_services
 
-    return [airflow_services, monitoring_services]
+    return [airflow_services, object_store_services, monitoring_services]
 
 
 def _required(name: str) -> str:
@@ -416,7 +420,9 @@ def summary(platform: Platform, seconds: float | None = None) -> str:
         ("Logs, pid files", str(platform.log_dir), str(platform.run_dir)),
     ]
     rows += [
-        (spec.name, spec.url, "") for spec in platform.services() if spec.url and spec.url != platform.api_url
+        (spec.name, spec.url, spec.note)
+        for spec in platform.services()
+        if spec.url and spec.url != platform.api_url
     ]
     width = max(len(r[0]) for r in rows)
     lines = [f"  {name:<{width}}  {where}  {note}".rstrip() for name, where, note in rows]

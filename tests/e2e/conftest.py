@@ -61,6 +61,7 @@ def _platform(data_dir: Path, dags_folder: Path) -> Platform:
         dags_folder=dags_folder,
         prometheus_port=free_port(),
         exporter_port=free_port(),
+        minio_endpoint=f"127.0.0.1:{free_port()}",
     )
 
 

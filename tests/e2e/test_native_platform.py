@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.platform import Supervisor, up
+from de_sandbox.settings import get_ingestion_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
@@ -105,3 +108,19 @@ def test_rest_triggered_example_run_succeeds(native_platform, airflow_api, recor
     state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=1200)
     record_timing("trigger_to_success_rest", time.monotonic() - started)
     assert state == "success", airflow_api.task_states(EXAMPLE_DAG, run_id)
+
+
+def test_rest_triggered_ingestion_hour_lands_loads_and_archives(native_platform, airflow_api, record_timing):
+    # local-up's object store (the S3 stand-in) and the Postgres warehouse, through the scheduler's workers.
+    dag_id = "wikipedia_pageviews"
+    airflow_api.wait_for_dag(dag_id, timeout=60)
+    started = time.monotonic()
+    run_id = airflow_api.trigger(dag_id, logical_date="2026-01-01T06:00:00Z")
+    state = airflow_api.wait_for_run(dag_id, run_id, timeout=1200)
+    record_timing("trigger_to_success_ingestion_hour", time.monotonic() - started)
+    assert state == "success", airflow_api.task_states(dag_id, run_id)
+    assert set(airflow_api.task_states(dag_id, run_id).values()) == {"success"}
+    settings = dataclasses.replace(get_ingestion_settings(), minio_endpoint=native_platform.minio_endpoint)
+    store = ObjectStore(settings)
+    assert store.list_keys(store.raw_bucket, "wikipedia_pageviews/") == []
+    assert store.list_keys(store.archive_bucket, "wikipedia_pageviews/year=2026/month=01/day=01/hour=05/")

@@ -1,46 +1,52 @@
 """An S3-compatible stand-in for MinIO outside compose: moto's server on 127.0.0.1, objects in memory only.
 
 moto has no on-disk persistence, so objects vanish when the server stops; MinIO (compose) is the real store.
+`make local-up` runs it as the platform's `object-store` service; `make run` starts one for a single run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from de_sandbox.ingestion.objectstore import ObjectStore
+from de_sandbox.ports import LOOPBACK, free_port, is_listening
 from de_sandbox.settings import get_ingestion_settings
 
+if TYPE_CHECKING:
+    from de_sandbox.platform import Platform, ServiceSpec
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
-def start_standin(port: int, host: str = "127.0.0.1", timeout: float = 30.0) -> subprocess.Popen:
+def standin_argv(port: int, host: str = LOOPBACK) -> list[str]:
+    return [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+
+
+def loopback_port(endpoint: str) -> int | None:
+    """The port of a `host:port` endpoint on this machine's loopback, else None (a store elsewhere)."""
+    host, _, port = endpoint.rpartition(":")
+    return int(port) if host in LOOPBACK_HOSTS and port.isdigit() else None
+
+
+def start_standin(port: int, host: str = LOOPBACK, timeout: float = 30.0) -> subprocess.Popen:
     """Start moto's S3 server as a child process in its own process group and wait until it listens."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        standin_argv(port, host),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + timeout
-    while not _port_open(host, port):
+    while not is_listening(port, host):
         if process.poll() is not None:
             raise RuntimeError(
                 f"S3 stand-in (moto server) exited with code {process.returncode} on port {port}"
@@ -85,9 +91,8 @@ def object_store_available() -> Iterator[str]:
         ObjectStore(settings).ensure_buckets()
         yield settings.minio_endpoint
         return
-    host, _, port_text = settings.minio_endpoint.rpartition(":")
-    port = int(port_text) if port_text.isdigit() and host in ("127.0.0.1", "localhost") else 0
-    if not port or _port_open("127.0.0.1", port):
+    port = loopback_port(settings.minio_endpoint)
+    if not port or is_listening(port):
         port = free_port()
     previous = os.environ.get("MINIO_ENDPOINT")
     with s3_standin(port) as endpoint:
@@ -101,6 +106,37 @@ def object_store_available() -> Iterator[str]:
                 os.environ.pop("MINIO_ENDPOINT", None)
             else:
                 os.environ["MINIO_ENDPOINT"] = previous
+
+
+def object_store_services(platform: Platform) -> list[ServiceSpec]:
+    """The stand-in as `make local-up`'s `object-store` service, on the port of the platform's MINIO_ENDPOINT.
+
+    None when MINIO_ENDPOINT is not on this machine's loopback: the tasks then use that store as it is.
+    """
+    from de_sandbox.platform import ServiceSpec
+
+    port = loopback_port(platform.minio_endpoint)
+    if port is None:
+        return []
+    store = ObjectStore(dataclasses.replace(get_ingestion_settings(), minio_endpoint=platform.minio_endpoint))
+
+    def ready() -> bool:
+        """Answers S3 calls, with the raw and archive buckets in place."""
+        if not store.is_reachable():
+            return False
+        store.ensure_buckets()
+        return True
+
+    return [
+        ServiceSpec(
+            "object-store",
+            standin_argv(port),
+            ready,
+            ports=(port,),
+            url=f"http://{LOOPBACK}:{port}",
+            note="S3 stand-in (moto): objects live in memory until local-down",
+        )
+    ]
 
 
 def _serve(args: argparse.Namespace) -> int:
