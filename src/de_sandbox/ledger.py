@@ -64,7 +64,11 @@ DDL = (
     )""",
 )
 
-RUNNING, SUCCESS, FAILED, STALE = "running", "success", "failed", "stale"
+RUNNING, SUCCESS, FAILED, STALE, SKIPPED = "running", "success", "failed", "stale", "skipped"
+
+
+class SkipWindow(Exception):
+    """Raised inside a phase when the window has nothing to process: the phase ends `skipped`, with the reason."""
 
 
 def utcnow() -> datetime:
@@ -123,6 +127,9 @@ def phase(
         )
     try:
         yield record
+    except SkipWindow as reason:
+        _finish(record, SKIPPED, str(reason)[:4000])
+        raise
     except BaseException as error:
         _finish(record, FAILED, f"{type(error).__name__}: {error}"[:4000])
         raise

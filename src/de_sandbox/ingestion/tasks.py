@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from de_sandbox import ledger
 from de_sandbox.ingestion import pipeline, validation
 
 # Cosmos renders these per run: the dbt models filter their incremental batch to the run's window.
@@ -21,7 +22,15 @@ def check_stale(pipeline_name: str) -> int:
 def extract(
     pipeline_name: str, data_interval_start: datetime, data_interval_end: datetime, run_id: str
 ) -> list:
-    return pipeline.extract(pipeline.PIPELINES[pipeline_name], data_interval_start, data_interval_end, run_id)
+    """A window with nothing to extract skips the rest of the run (a skipped run ends `success`)."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    try:
+        return pipeline.extract(
+            pipeline.PIPELINES[pipeline_name], data_interval_start, data_interval_end, run_id
+        )
+    except ledger.SkipWindow as reason:
+        raise AirflowSkipException(str(reason)) from None
 
 
 def load(

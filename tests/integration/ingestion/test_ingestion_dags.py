@@ -63,3 +63,16 @@ def test_stavanger_parking_hour(embedded_airflow, ingestion_env, store):
     with connect() as connection:
         assert connection.scalar("select count(*) from marts.fct_stavanger_parking__occupancy_hourly") == 8
     assert len(store.list_keys(store.archive_bucket, "stavanger_parking/")) == 4
+
+
+@pytest.mark.timeout(600)
+def test_an_hour_outside_the_bundled_samples_skips_the_run(embedded_airflow, ingestion_env, store):
+    # What every scheduled hour is on the offline default: skipped with its reason, not a failed run.
+    result = run_dag("stavanger_parking", "2026-03-01T10:00", get_settings())
+    states = {t.task_id: t.state for t in result.tasks}
+    assert result.state == "success", states
+    assert states["check_stale"] == "success"
+    assert {states[task] for task in PHASES} == {"skipped"}
+    (row,) = ledger.rows("stavanger_parking", datetime(2026, 3, 1, 9))
+    assert (row["phase"], row["status"]) == ("extract", "skipped")
+    assert "STAVANGER_PARKING_URL" in row["error"]

@@ -17,6 +17,7 @@ from de_sandbox.ingestion.pipeline import WIKIPEDIA_PAGEVIEWS as SPEC
 from de_sandbox.ingestion.pipeline import AuditError, archive, audit, check_stale, extract, load
 from de_sandbox.ingestion.records import MalformedSourceError
 from de_sandbox.ingestion.warehouse import connect
+from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -138,6 +139,17 @@ def test_missing_source_hour_fails_extract_with_a_clear_error(ingestion_env):
     (row,) = ledger.rows(SPEC.name)
     assert (row["phase"], row["status"]) == ("extract", "failed")
     assert "no pageview dump" in row["error"]
+
+
+def test_an_hour_the_bundled_samples_lack_is_skipped_not_failed(ingestion_env, monkeypatch):
+    # The same missing hour from the bundled offline samples (what an hourly schedule hits every hour).
+    monkeypatch.setenv("PAGEVIEWS_SOURCE", str(REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE))
+    missing = datetime(2025, 6, 1, 3)
+    with pytest.raises(ledger.SkipWindow, match="bundled offline samples cover 2026-01-01 UTC only"):
+        extract(SPEC, missing, missing + timedelta(hours=1), "run-1")
+    (row,) = ledger.rows(SPEC.name)
+    assert (row["phase"], row["status"]) == ("extract", "skipped")
+    assert "no pageview dump for 2025-06-01 03:00 UTC" in row["error"] and "PAGEVIEWS_SOURCE" in row["error"]
 
 
 def test_stale_phase_is_detected_and_reported(ingestion_env):
