@@ -85,3 +85,26 @@ def test_bring_your_own_project_runs_through_the_same_dag(embedded_airflow, tmp_
 
     assert _git_status(BYO_PROJECT) == before, "running the project wrote into it"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_failing_dbt_test_fails_its_task_and_reaches_the_metrics(embedded_airflow, tmp_path, monkeypatch):
+    from de_sandbox.metrics import facts
+
+    project = shutil.copytree(BYO_PROJECT, tmp_path / "byo_failing")
+    # The singular test now returns every station: 6 failing rows.
+    (project / "checks" / "assert_every_rental_is_counted.sql").write_text(
+        "select * from {{ ref('station_usage') }}\n"
+    )
+    metrics_db = tmp_path / "facts.sqlite"
+    monkeypatch.setenv("DBT_PROJECT_DIR", str(project))
+    monkeypatch.setenv("DUCKDB_PATH", str(tmp_path / "byo.duckdb"))
+    monkeypatch.setenv("METRICS_DB_PATH", str(metrics_db))
+    result = run_dag("example_pipeline")
+
+    states = {t.task_id: t.state for t in result.tasks}
+    assert result.state == "failed"
+    assert states["dbt.station_usage.test"] == "failed", states
+    assert states["validate_data_quality"] == "upstream_failed"
+    assert "tests 1 fail" in format_summary(result, get_settings())
+    failed = [r for r in facts.read_facts(metrics_db)["dbt"] if r["status"] == "fail"]
+    assert failed and {(r["name"], r["failures"]) for r in failed} == {("assert_every_rental_is_counted", 6)}
