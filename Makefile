@@ -46,7 +46,7 @@ lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 
 .PHONY: help install demo run test bench lint
 
-local-up: install ## Start the native platform (PostgreSQL + Airflow, no Docker) and print its URLs and login
+local-up: install ## Start the native platform (PostgreSQL, Airflow, S3 stand-in, Prometheus; no Docker), print URLs and login
 	$(SANDBOX) local-up
 
 local-down: install ## Stop every process the native platform started
