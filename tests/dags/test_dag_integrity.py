@@ -54,3 +54,29 @@ def test_duckdb_tasks_share_the_one_writer_pool(dag_bags, dag_file):
     assert all(t.pool == DUCKDB_POOL for t in dbt_tasks), (
         "dbt tasks on DuckDB must queue on the one-slot pool"
     )
+
+
+# Task-time libraries: DAG parsing (dag-processor, and every task's own start) must not pay for them.
+HEAVY_AT_PARSE = ("pandas", "great_expectations", "moto")
+_PARSE_PROBE = """
+import sys, importlib.util
+import airflow  # noqa: F401
+for path in sys.argv[1:]:
+    spec = importlib.util.spec_from_file_location("probe_" + str(abs(hash(path))), path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    print(path, *[name for name in {heavy!r} if name in sys.modules])
+"""
+
+
+def test_dag_files_parse_without_task_time_libraries(embedded_airflow):
+    import subprocess
+    import sys
+
+    probe = _PARSE_PROBE.format(heavy=HEAVY_AT_PARSE)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, *map(str, DAG_FILES)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line.split() for line in result.stdout.splitlines() if line.startswith(str(DAGS_DIR))]
+    assert len(lines) == len(DAG_FILES), result.stdout
+    assert {Path(line[0]).name: line[1:] for line in lines} == {p.name: [] for p in DAG_FILES}
