@@ -88,11 +88,25 @@ def connect(path: Path | str | None = None) -> Iterator[sqlite3.Connection]:
     target = db_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(target, timeout=30)) as conn:
-        conn.execute("pragma journal_mode=wal")
         conn.execute("pragma busy_timeout=30000")
+        _ensure_wal(conn)
         conn.executescript(SCHEMA)
         with conn:
             yield conn
+
+
+def _ensure_wal(conn: sqlite3.Connection, attempts: int = 200) -> None:
+    """Switch the file to WAL once (it persists in the file). SQLite answers a concurrent switch with an
+    immediate "database is locked" that skips the busy timeout, so writers racing on a new file retry."""
+    for attempt in range(attempts):
+        try:
+            if conn.execute("pragma journal_mode").fetchone()[0] != "wal":
+                conn.execute("pragma journal_mode=wal")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager

@@ -77,22 +77,25 @@ def test_gx_results_in_their_serialized_shapes(tmp_path) -> None:
         facts.record_gx_results(42, "dag", "run1", db=db)
 
 
-def _write_many(db: str, worker: int) -> None:
+def _write_many(db: str, worker: int, start) -> None:
+    start.wait()  # every worker opens the new file at once: the first-use race on WAL mode
     for i in range(25):
         facts.record_ingestion("load", f"t{worker}", None, None, None, i, db=db)
 
 
-def test_concurrent_writer_processes_lose_nothing(tmp_path) -> None:
+@pytest.mark.parametrize("round_", range(4))
+def test_concurrent_writer_processes_lose_nothing(tmp_path, round_) -> None:
     db = str(tmp_path / "facts.sqlite")
     context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_write_many, args=(db, w)) for w in range(4)]
+    start = context.Barrier(8)
+    workers = [context.Process(target=_write_many, args=(db, w, start)) for w in range(8)]
     for process in workers:
         process.start()
     for process in workers:
         process.join(timeout=120)
         assert process.exitcode == 0
     totals = {row["table_name"]: row["rows_loaded"] for row in facts.read_facts(db)["ingestion_totals"]}
-    assert totals == {f"t{w}": sum(range(25)) for w in range(4)}
+    assert totals == {f"t{w}": sum(range(25)) for w in range(8)}
 
 
 @pytest.mark.parametrize(
