@@ -18,7 +18,10 @@ DAG_ID = "example_pipeline"
 DEFAULT_MODES = "local:dbt_runner"
 # WATCHER is not benchmarked: its consumers defer waiting for the producer, and dag.test() runs one task at a
 # time, so the first consumer's inline trigger waits forever (seen here; it needs a scheduler and a triggerer).
-ALL_MODES = "local:dbt_runner,local:subprocess"
+# native:preload / native:plain run the DAG on a throwaway native platform (real scheduler, one forked process
+# per task), with and without the scheduler preloading dbt (de_sandbox.preload).
+NATIVE_MODES = "native:preload,native:plain"
+ALL_MODES = f"local:dbt_runner,local:subprocess,{NATIVE_MODES}"
 
 _PARSE_PROBE = """
 import sys, time
@@ -70,6 +73,32 @@ def dag_seconds(mode: str) -> tuple[float, str]:
     return time.perf_counter() - started, result.state
 
 
+def native_seconds(mode: str) -> tuple[float, str]:
+    """Trigger-to-finish of the DAG through the REST API of a throwaway native platform (DuckDB warehouse)."""
+    import dataclasses
+    import shutil
+
+    from de_sandbox.airflow_api import AirflowApi
+    from de_sandbox.platform import Platform, down, up
+    from de_sandbox.postgres import reachable_tmp_dir
+
+    data_dir = reachable_tmp_dir("de-sandbox-bench-")
+    platform = Platform.throwaway(data_dir, warehouse="duckdb")
+    platform = dataclasses.replace(platform, scheduler_preload=mode.endswith(":preload"))
+    try:
+        up(platform)
+        api = AirflowApi(platform.api_url, platform.admin_user, platform.admin_password)
+        api.login()
+        api.wait_for_dag(DAG_ID, timeout=120)
+        started = time.perf_counter()
+        run_id = api.trigger(DAG_ID)
+        state = api.wait_for_run(DAG_ID, run_id, timeout=1800)
+        return time.perf_counter() - started, state
+    finally:
+        down(platform)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
 def run_bench(modes: str) -> int:
     from de_sandbox.airflow_env import apply, embedded_env, ensure_metadata_db
     from de_sandbox.dbt_cosmos import select_for
@@ -91,7 +120,7 @@ def run_bench(modes: str) -> int:
     rows = []
     for mode in [m for m in modes.split(",") if m]:
         print(f"[bench] {DAG_ID} with Cosmos mode {mode} ...", flush=True)
-        seconds, state = dag_seconds(mode)
+        seconds, state = native_seconds(mode) if mode.startswith("native:") else dag_seconds(mode)
         rows.append((mode, seconds, state))
     print("[bench] plain dbt build again (to show drift between the two ends of the run) ...", flush=True)
     plain_again = plain_dbt_build_seconds(select)
@@ -102,6 +131,10 @@ def run_bench(modes: str) -> int:
     baseline = (plain + plain_again) / 2
     for mode, seconds, state in rows:
         print(f"  DAG run, {mode:<21} {seconds:8.1f} s   ratio {seconds / baseline:5.1f}x  ({state})")
+    native = {mode: seconds for mode, seconds, _ in rows if mode.startswith("native:")}
+    if len(native) == 2:
+        speedup = native["native:plain"] / native["native:preload"]
+        print(f"  scheduler preload speed-up on the native platform: {speedup:.1f}x")
     return 0 if all(state == "success" for _, _, state in rows) else 1
 
 
@@ -110,6 +143,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--modes",
         default=os.getenv("BENCH_MODES", DEFAULT_MODES),
-        help=f"comma-separated execution:invocation modes; 'all' = {ALL_MODES}",
+        help=f"comma-separated modes ('all' = {ALL_MODES}; 'native' = {NATIVE_MODES})",
     )
-    parser.set_defaults(func=lambda args: run_bench(ALL_MODES if args.modes == "all" else args.modes))
+    shorthands = {"all": ALL_MODES, "native": NATIVE_MODES}
+    parser.set_defaults(func=lambda args: run_bench(shorthands.get(args.modes, args.modes)))

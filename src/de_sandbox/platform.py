@@ -7,8 +7,11 @@ bound to 127.0.0.1. `make local-up` / `local-down` / `local-clean` call `up()`, 
 from __future__ import annotations
 
 import argparse
+import base64
+import dataclasses
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -22,9 +25,9 @@ import requests
 
 from de_sandbox.airflow_env import airflow_env
 from de_sandbox.dbt_project import dbt_executable, ensure_manifest
-from de_sandbox.ports import LOOPBACK, check_port_free, is_listening
+from de_sandbox.ports import LOOPBACK, check_port_free, free_port, is_listening
 from de_sandbox.postgres import LocalPostgres
-from de_sandbox.settings import Settings, get_ingestion_settings, get_settings
+from de_sandbox.settings import REPO_ROOT, Settings, get_ingestion_settings, get_settings
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 HEALTH_TIMEOUT_S = 120
@@ -58,6 +61,10 @@ class Platform:
     prometheus_port: int = field(default_factory=lambda: int(os.getenv("PROMETHEUS_PORT", "9090")))
     exporter_port: int = field(default_factory=lambda: int(os.getenv("EXPORTER_PORT", "9108")))
     minio_endpoint: str = field(default_factory=lambda: get_ingestion_settings().minio_endpoint)
+    # SCHEDULER_PRELOAD=false starts a plain `airflow scheduler` (tasks then import dbt themselves).
+    scheduler_preload: bool = field(
+        default_factory=lambda: os.getenv("SCHEDULER_PRELOAD", "true").lower() not in ("0", "false", "no")
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, dags_folder: Path | None = None) -> Platform:
@@ -70,6 +77,39 @@ class Platform:
             fernet_key=_required("AIRFLOW_FERNET_KEY"),
             jwt_secret=_required("AIRFLOW_JWT_SECRET"),
             dags_folder=dags_folder or settings.repo_root / "dags",
+        )
+
+    @classmethod
+    def throwaway(cls, data_dir: Path, warehouse: str = "postgres") -> Platform:
+        """A private platform under `data_dir` on free ports with fresh secrets, beside any other one: for tests
+        and benchmarks. The DAGs and the GX context are copies, so nothing is written into the repository."""
+        dags_folder = data_dir / "dags"
+        shutil.copytree(REPO_ROOT / "dags", dags_folder, ignore=shutil.ignore_patterns("__pycache__"))
+        gx_root = shutil.copytree(
+            REPO_ROOT / "great_expectations", data_dir / "gx", ignore=shutil.ignore_patterns("uncommitted")
+        )
+        settings = dataclasses.replace(
+            get_settings(),
+            data_dir=data_dir,
+            gx_root_dir=gx_root,
+            warehouse=warehouse,
+            duckdb_path=data_dir / "warehouse.duckdb",
+            postgres_host=LOOPBACK,
+            postgres_port=free_port(),
+            postgres_user="sandbox",
+            postgres_password=secrets.token_urlsafe(16),
+        )
+        return cls(
+            settings=settings,
+            airflow_port=free_port(),
+            admin_user="admin",
+            admin_password=secrets.token_urlsafe(12),
+            fernet_key=base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            jwt_secret=secrets.token_urlsafe(32),
+            dags_folder=dags_folder,
+            prometheus_port=free_port(),
+            exporter_port=free_port(),
+            minio_endpoint=f"{LOOPBACK}:{free_port()}",
         )
 
     @property
@@ -149,7 +189,10 @@ def airflow_services(platform: Platform) -> list[ServiceSpec]:
         # Tasks are forked from the scheduler's executor workers: preloading dbt saves each task ~5 s.
         ServiceSpec(
             "scheduler",
-            [sys.executable, "-m", "de_sandbox.preload", "scheduler", "--skip-serve-logs"],
+            [
+                *([sys.executable, "-m", "de_sandbox.preload"] if platform.scheduler_preload else [airflow]),
+                *["scheduler", "--skip-serve-logs"],
+            ],
             component_healthy("scheduler"),
         ),
         ServiceSpec("dag-processor", [airflow, "dag-processor"], component_healthy("dag_processor")),

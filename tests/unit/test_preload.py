@@ -33,6 +33,12 @@ def test_native_and_compose_schedulers_both_preload(monkeypatch):
         monkeypatch.setenv(name, "x")
     native = {spec.name: spec.argv for spec in airflow_services(Platform.from_settings(get_settings()))}
     assert native["scheduler"][1:4] == ["-m", "de_sandbox.preload", "scheduler"]
+    monkeypatch.setenv("SCHEDULER_PRELOAD", "false")
+    plain = {spec.name: spec.argv for spec in airflow_services(Platform.from_settings(get_settings()))}
+    assert plain["scheduler"][0].endswith("/airflow") and plain["scheduler"][1:] == [
+        "scheduler",
+        "--skip-serve-logs",
+    ]
 
     services = compose_check.load_yaml(compose_check.COMPOSE_FILE)["services"]
     for service, airflow_command in (("airflow-scheduler", "scheduler"), ("airflow-worker", "celery worker")):
