@@ -121,8 +121,9 @@ def object_store_services(platform: Platform) -> list[ServiceSpec]:
     store = ObjectStore(dataclasses.replace(get_ingestion_settings(), minio_endpoint=platform.minio_endpoint))
 
     def ready() -> bool:
-        """Answers S3 calls, with the raw and archive buckets in place."""
-        if not store.is_reachable():
+        """Answers S3 calls, with the raw and archive buckets in place (the port first: the S3 client retries
+        and logs a warning per refused connection)."""
+        if not is_listening(port) or not store.is_reachable():
             return False
         store.ensure_buckets()
         return True
