@@ -27,7 +27,7 @@ from de_sandbox.airflow_env import airflow_env
 from de_sandbox.dbt_project import dbt_executable, ensure_manifest
 from de_sandbox.ports import LOOPBACK, check_port_free, free_port, is_listening
 from de_sandbox.postgres import LocalPostgres
-from de_sandbox.settings import REPO_ROOT, Settings, get_ingestion_settings, get_settings
+from de_sandbox.settings import REPO_ROOT, Settings, env_flag, get_ingestion_settings, get_settings
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 HEALTH_TIMEOUT_S = 120
@@ -62,9 +62,7 @@ class Platform:
     exporter_port: int = field(default_factory=lambda: int(os.getenv("EXPORTER_PORT", "9108")))
     minio_endpoint: str = field(default_factory=lambda: get_ingestion_settings().minio_endpoint)
     # SCHEDULER_PRELOAD=false starts a plain `airflow scheduler` (tasks then import dbt themselves).
-    scheduler_preload: bool = field(
-        default_factory=lambda: os.getenv("SCHEDULER_PRELOAD", "true").lower() not in ("0", "false", "no")
-    )
+    scheduler_preload: bool = field(default_factory=lambda: env_flag("SCHEDULER_PRELOAD", True))
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, dags_folder: Path | None = None) -> Platform:

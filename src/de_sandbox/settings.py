@@ -27,6 +27,12 @@ def load_dotenv_file(path: Path | None = None) -> None:
         os.environ.setdefault(key, value)
 
 
+def env_flag(name: str, default: bool) -> bool:
+    """A yes/no setting: 1/true/yes or 0/false/no (any case); unset means `default`."""
+    value = os.getenv(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes")
+
+
 def _path(name: str, default: Path) -> Path:
     value = os.getenv(name)
     path = Path(value) if value else default
@@ -150,7 +156,7 @@ def get_ingestion_settings() -> IngestionSettings:
         minio_endpoint=os.getenv("MINIO_ENDPOINT", "127.0.0.1:9000"),
         minio_access_key=os.getenv("MINIO_ROOT_USER", "sandbox"),
         minio_secret_key=os.getenv("MINIO_ROOT_PASSWORD", "sandbox"),
-        minio_secure=os.getenv("MINIO_SECURE", "false").lower() in ("1", "true", "yes"),
+        minio_secure=env_flag("MINIO_SECURE", False),
         bucket_raw=os.getenv("S3_BUCKET_RAW", "raw"),
         bucket_archive=os.getenv("S3_BUCKET_ARCHIVE", "archive"),
         pageviews_source=_source_location("PAGEVIEWS_SOURCE", DEFAULT_PAGEVIEWS_SOURCE),

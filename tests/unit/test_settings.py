@@ -37,3 +37,17 @@ def test_dotenv_fills_only_unset_variables(tmp_path, monkeypatch):
     assert os.environ["DE_T_C"] == "from-env"
     for key in ("DE_T_A", "DE_T_B"):
         monkeypatch.delenv(key)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, True), ("false", False), ("No", False), ("0", False), ("TRUE", True), ("1", True)],
+)
+def test_env_flag_reads_yes_no_values(monkeypatch, value, expected):
+    from de_sandbox.settings import env_flag
+
+    if value is None:
+        monkeypatch.delenv("SOME_FLAG", raising=False)
+    else:
+        monkeypatch.setenv("SOME_FLAG", value)
+    assert env_flag("SOME_FLAG", True) is expected

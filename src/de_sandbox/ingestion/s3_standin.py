@@ -142,11 +142,11 @@ def object_store_services(platform: Platform) -> list[ServiceSpec]:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_ingestion_settings()
-    port = args.port or int(settings.minio_endpoint.rpartition(":")[2])
+    port = args.port or loopback_port(settings.minio_endpoint) or free_port()
     process = start_standin(port)
-    os.environ["MINIO_ENDPOINT"] = f"127.0.0.1:{port}"
+    os.environ["MINIO_ENDPOINT"] = f"{LOOPBACK}:{port}"
     ObjectStore().ensure_buckets()
-    print(f"[de-sandbox] S3 stand-in (moto, in-memory) on 127.0.0.1:{port}", flush=True)
+    print(f"[de-sandbox] S3 stand-in (moto, in-memory) on {LOOPBACK}:{port}", flush=True)
     try:
         return process.wait()
     except KeyboardInterrupt:
