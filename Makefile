@@ -63,7 +63,7 @@ local-status: install ## Show which native platform services are running
 # --- Docker Compose platform (docker-compose.yml): needs only Docker and python3 on the host
 COMPOSE := docker compose
 COMPOSE_ALL := $(COMPOSE) --profile celery
-COMPOSE_HELPER := PYTHONPATH=$(CURDIR)/src python3 -m de_sandbox.compose
+COMPOSE_HELPER := PYTHONPATH=$(CURDIR)/src python3 -m de_sandbox.compose.preflight
 WAIT_TIMEOUT ?= 900
 WORKERS ?= 1
 ifeq ($(CELERY),1)

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from airflow.sdk import DAG
 from cosmos import DbtTaskGroup
 
-from de_sandbox import dbt_cosmos
-from de_sandbox.quality.airflow import gx_validation_task
+from de_sandbox.orchestration import cosmos as dbt_cosmos
+from de_sandbox.orchestration.quality import gx_validation_task
 from de_sandbox.settings import get_settings
 
 settings = get_settings()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from airflow.sdk import DAG
 
-from de_sandbox.ingestion.dag import hourly_dag_args, ingestion_tasks
+from de_sandbox.orchestration.ingestion import hourly_dag_args, ingestion_tasks
 from de_sandbox.settings import get_settings
 
 settings = get_settings()

@@ -34,7 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def embedded_airflow():
     """A migrated SQLite metadata DB and a fresh dbt manifest for the session's settings."""
     from de_sandbox.airflow_env import embedded_env, ensure_metadata_db
-    from de_sandbox.dbt_project import dbt_executable, ensure_manifest
+    from de_sandbox.dbt.project import dbt_executable, ensure_manifest
     from de_sandbox.settings import get_settings
 
     settings = get_settings()
@@ -57,8 +57,8 @@ def postgres_server():
 
     Yields a LocalPostgres: host, port, user, password, airflow_db, warehouse_db, url(db), connect(db), env().
     """
-    from de_sandbox.ports import free_port
-    from de_sandbox.postgres import LocalPostgres, reachable_tmp_dir
+    from de_sandbox.native.postgres import LocalPostgres, reachable_tmp_dir
+    from de_sandbox.native.processes import free_port
 
     root = reachable_tmp_dir("de-sandbox-pg-")
     server = LocalPostgres(

@@ -11,22 +11,25 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 
 
 def _registrars() -> list[Registrar]:
-    from de_sandbox import bench, compose, compose_check, envfile, platform, runner, system
-    from de_sandbox.ingestion import pageviews, parking, s3_standin
+    from de_sandbox import envfile
+    from de_sandbox.compose import checks, preflight
+    from de_sandbox.embedded import bench, commands
+    from de_sandbox.ingestion import pageviews, parking
     from de_sandbox.metrics import exporter
+    from de_sandbox.native import apt, objectstore, platform
     from de_sandbox.quality import cli as quality_cli
 
     return [
         bench.register,
-        compose.register,
-        compose_check.register,
+        preflight.register,
+        checks.register,
         envfile.register,
         exporter.register,
         platform.register,
         quality_cli.register,
-        runner.register,
-        system.register,
-        s3_standin.register,
+        commands.register,
+        apt.register,
+        objectstore.register,
         pageviews.register,
         parking.register,
     ]

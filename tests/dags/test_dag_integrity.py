@@ -47,7 +47,7 @@ def test_every_task_has_an_owner_and_retries(dag_bags, dag_file):
 
 @pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.stem)
 def test_duckdb_tasks_share_the_one_writer_pool(dag_bags, dag_file):
-    from de_sandbox.dbt_cosmos import DUCKDB_POOL
+    from de_sandbox.airflow_db import DUCKDB_POOL
 
     dag = dag_bags[dag_file.stem].dags[dag_file.stem]
     dbt_tasks = [t for t in dag.tasks if t.task_type.startswith("Dbt")]

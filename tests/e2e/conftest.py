@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from de_sandbox.airflow_api import AirflowApi
-from de_sandbox.platform import Platform, Supervisor, down, up
-from de_sandbox.ports import is_listening
-from de_sandbox.postgres import reachable_tmp_dir
+from de_sandbox.native.platform import Platform, Supervisor, down, up
+from de_sandbox.native.postgres import reachable_tmp_dir
+from de_sandbox.native.processes import is_listening
 from de_sandbox.settings import REPO_ROOT
 
 START_TIMEOUT_S = 300
@@ -36,7 +36,7 @@ def native_platform():
     """The native platform (PostgreSQL warehouse) on free ports; torn down and checked for leftovers."""
     data_dir = reachable_tmp_dir("de-sandbox-native-")
     platform = Platform.throwaway(data_dir, warehouse="postgres")
-    supervisor = Supervisor(platform)
+    supervisor = Supervisor(platform.settings.data_dir)
     try:
         _record_timing("start_to_healthy_cold", up(platform, timeout=START_TIMEOUT_S))
         yield platform

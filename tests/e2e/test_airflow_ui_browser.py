@@ -8,7 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from de_sandbox.system import ensure_apt_packages
+from de_sandbox.native.apt import ensure_apt_packages
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from de_sandbox.ingestion.objectstore import ObjectStore
-from de_sandbox.platform import Supervisor, up
+from de_sandbox.native.platform import Supervisor, up
 from de_sandbox.settings import get_ingestion_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -36,7 +36,7 @@ def {dag_id}():
 
 
 def _group_pids(platform) -> dict[str, list[int]]:
-    supervisor = Supervisor(platform)
+    supervisor = Supervisor(platform.settings.data_dir)
     return {spec.name: supervisor.running(spec.name).group_members() for spec in platform.services()}
 
 
@@ -81,7 +81,7 @@ def test_platform_is_healthy_and_listens_on_loopback_only(native_platform):
 
 
 def test_starting_twice_is_harmless(native_platform):
-    supervisor = Supervisor(native_platform)
+    supervisor = Supervisor(native_platform.settings.data_dir)
     names = [spec.name for spec in native_platform.services()]
     leaders_before = {name: supervisor.running(name).pid for name in names}
     seconds = up(native_platform, timeout=60)

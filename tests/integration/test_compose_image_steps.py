@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from de_sandbox import compose_check as check
-from de_sandbox.dbt_project import manifest_path
+from de_sandbox.compose import checks as check
+from de_sandbox.dbt.project import manifest_path
 from de_sandbox.settings import REPO_ROOT, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

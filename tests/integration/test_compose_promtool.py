@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from de_sandbox import compose_check as check
+from de_sandbox.compose import checks as check
+from de_sandbox.native.apt import ensure_apt_packages
 from de_sandbox.settings import REPO_ROOT
-from de_sandbox.system import ensure_apt_packages
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from de_sandbox.dbt_project import artifacts_dir, dbt_executable, run_dbt
+from de_sandbox.dbt.project import artifacts_dir, dbt_executable, run_dbt
 from de_sandbox.settings import REPO_ROOT, Settings, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from de_sandbox.dbt_artifacts import node_outcomes
-from de_sandbox.report import format_summary, quality_reports, warehouse_tables
-from de_sandbox.runner import run_dag
+from de_sandbox.dbt.artifacts import node_outcomes
+from de_sandbox.embedded.report import format_summary, quality_reports, warehouse_tables
+from de_sandbox.embedded.runner import run_dag
 from de_sandbox.settings import REPO_ROOT, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

@@ -8,7 +8,7 @@ from contextlib import closing
 
 import pytest
 
-from de_sandbox.runner import run_dag
+from de_sandbox.embedded.runner import run_dag
 from de_sandbox.settings import REPO_ROOT, get_settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]

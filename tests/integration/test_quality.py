@@ -16,7 +16,7 @@ import duckdb
 import pytest
 
 from de_sandbox.airflow_env import airflow_env, ensure_metadata_db
-from de_sandbox.dbt_project import run_dbt
+from de_sandbox.dbt.project import run_dbt
 from de_sandbox.metrics.facts import read_facts
 from de_sandbox.quality.validate import DataQualityError, validate
 from de_sandbox.settings import REPO_ROOT, Settings, get_settings
@@ -162,7 +162,7 @@ PROBE_DAG = textwrap.dedent(
 
     from airflow.sdk import DAG
 
-    from de_sandbox.quality.airflow import REPORT_XCOM_KEY, gx_validation_task
+    from de_sandbox.orchestration.quality import REPORT_XCOM_KEY, gx_validation_task
 
     with DAG("gx_probe", schedule=None, start_date=datetime(2024, 1, 1), default_args={"retries": 2}) as dag:
         gx_validation_task(dbt_project="de_sandbox")

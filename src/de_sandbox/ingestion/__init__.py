@@ -1,1 +1,1 @@
-"""Ingestion through object storage: sources, S3 client and stand-in, parsing with quarantine, loading."""
+"""Ingestion through object storage: one module per source, the phases of a window, the run ledger."""

@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
+from de_sandbox.ingestion.spec import LandedObject, PipelineSpec, skip_windows_outside_bundled_samples
+from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT, IngestionSettings
 
 PIPELINE = "wikipedia_pageviews"
 RAW_TABLE = "raw.wikipedia_pageviews"
@@ -174,6 +176,33 @@ def generate_hour(hour: datetime, lines: int = SAMPLE_LINES_PER_HOUR) -> bytes:
     return gzip.compress(body.encode("utf-8"), mtime=0)
 
 
+def _fetch(settings: IngestionSettings, start: datetime, end: datetime) -> list[LandedObject]:
+    source = settings.pageviews_source
+    with skip_windows_outside_bundled_samples(source, "PAGEVIEWS_SOURCE", DEFAULT_PAGEVIEWS_SOURCE):
+        body = fetch(source, start, settings.http_timeout_seconds)
+    return [LandedObject(object_key(start), body, "application/gzip")]
+
+
+def _parse(objects: list[tuple[str, bytes]], start: datetime) -> ParseResult:
+    result = ParseResult()
+    for source_file, body in objects:
+        result.extend(parse(body, source_file, start))
+    return result
+
+
+SPEC = PipelineSpec(
+    name=PIPELINE,
+    raw_table=RAW_TABLE,
+    raw_columns=RAW_COLUMNS,
+    raw_ddl=RAW_DDL,
+    fetch=_fetch,
+    parse=_parse,
+    target_table="marts.fct_wikipedia_pageviews",
+    target_window_column="pageview_hour",
+    freshness_sla_seconds=2 * 3600,
+)
+
+
 def write_samples(directory: Path, first_hour: datetime, hours: int) -> list[Path]:
     written = []
     for offset in range(hours):
@@ -186,8 +215,6 @@ def write_samples(directory: Path, first_hour: datetime, hours: int) -> list[Pat
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
-
     first_hour = datetime.fromisoformat(args.start)
     paths = write_samples(Path(args.out or REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE), first_hour, args.hours)
     print(f"[de-sandbox] wrote {len(paths)} sample pageview hours from {first_hour:%Y-%m-%d %H}:00")

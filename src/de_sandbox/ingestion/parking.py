@@ -17,6 +17,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
+from de_sandbox.ingestion.spec import LandedObject, PipelineSpec, skip_windows_outside_bundled_samples
+from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT, IngestionSettings
 
 PIPELINE = "stavanger_parking"
 RAW_TABLE = "raw.stavanger_parking"
@@ -189,6 +191,33 @@ def generate_response(taken_at: datetime) -> bytes:
     return (json.dumps(records, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def _fetch(settings: IngestionSettings, start: datetime, end: datetime) -> list[LandedObject]:
+    source = settings.parking_source
+    with skip_windows_outside_bundled_samples(source, "STAVANGER_PARKING_URL", DEFAULT_PARKING_SOURCE):
+        responses = fetch(source, start, end, settings.http_timeout_seconds)
+    return [LandedObject(object_key(start, name), body, "application/json") for name, body in responses]
+
+
+def _parse(objects: list[tuple[str, bytes]], start: datetime) -> ParseResult:
+    result, seen = ParseResult(), {}
+    for source_file, body in objects:
+        result.extend(parse(body, source_file, start, seen))
+    return result
+
+
+SPEC = PipelineSpec(
+    name=PIPELINE,
+    raw_table=RAW_TABLE,
+    raw_columns=RAW_COLUMNS,
+    raw_ddl=RAW_DDL,
+    fetch=_fetch,
+    parse=_parse,
+    target_table="intermediate.int_stavanger_parking__snapshots",
+    target_window_column="window_start",
+    freshness_sla_seconds=2 * 3600,
+)
+
+
 def write_samples(directory: Path, first: datetime, hours: int) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     written = []
@@ -202,8 +231,6 @@ def write_samples(directory: Path, first: datetime, hours: int) -> list[Path]:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT
-
     first = datetime.fromisoformat(args.start)
     paths = write_samples(Path(args.out or REPO_ROOT / DEFAULT_PARKING_SOURCE), first, args.hours)
     print(f"[de-sandbox] wrote {len(paths)} recorded parking responses from {first:%Y-%m-%d %H:%M}")

@@ -7,12 +7,12 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from de_sandbox import ledger
-from de_sandbox.ingestion.pipeline import PipelineSpec
-from de_sandbox.ingestion.warehouse import connect
+from de_sandbox.ingestion import ledger
+from de_sandbox.ingestion.spec import PipelineSpec
 from de_sandbox.metrics import facts
 from de_sandbox.quality.context import quiet_gx_logging
 from de_sandbox.quality.validate import failure_entry
+from de_sandbox.warehouse import connect
 
 if TYPE_CHECKING:  # pandas costs ~2.7 s to import: every ingestion task and DAG parse would pay it
     import pandas as pd
@@ -28,14 +28,11 @@ def window_frame(spec: PipelineSpec, start: datetime) -> pd.DataFrame:
     import pandas as pd
 
     with connect() as connection:
-        cursor = connection.raw.cursor()
-        try:
-            sql = f"select * from {spec.target_table} where {spec.target_window_column} = ?"
-            cursor.execute(connection._sql(sql), (ledger.naive_utc(start),))
-            columns = [column[0] for column in cursor.description]
-            return pd.DataFrame.from_records(cursor.fetchall(), columns=columns)
-        finally:
-            cursor.close()
+        columns, rows = connection.query(
+            f"select * from {spec.target_table} where {spec.target_window_column} = ?",
+            (ledger.naive_utc(start),),
+        )
+    return pd.DataFrame.from_records(rows, columns=columns)
 
 
 def _expectations(spec: PipelineSpec) -> list:

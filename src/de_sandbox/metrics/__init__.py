@@ -1,1 +1,1 @@
-"""Pipeline metrics: the durable facts store, the Prometheus exporter and its native launch specs."""
+"""Pipeline metrics: the durable facts store and the Prometheus exporter that serves it."""

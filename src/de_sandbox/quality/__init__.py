@@ -1,1 +1,1 @@
-"""Data quality with Great Expectations 1.x: suite factories, file context, validation, Airflow task."""
+"""Data quality with Great Expectations 1.x: one suite registry, the file context, validation and its report."""

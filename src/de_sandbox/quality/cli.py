@@ -20,7 +20,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> int:
-    from de_sandbox.dbt_project import dbt_project_name
+    from de_sandbox.dbt.project import dbt_project_name
     from de_sandbox.quality.context import build_checkpoints, open_context
 
     settings = get_settings()

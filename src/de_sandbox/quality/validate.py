@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from de_sandbox.dbt_project import dbt_project_name
+from de_sandbox.dbt.project import dbt_project_name
 from de_sandbox.quality.suites import TableSuite, suites_for_project
 from de_sandbox.settings import Settings
 from de_sandbox.warehouse import duckdb_connection

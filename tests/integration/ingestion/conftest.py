@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from de_sandbox.ingestion.objectstore import ObjectStore
-from de_sandbox.ingestion.s3_standin import s3_standin
+from de_sandbox.native.objectstore import s3_standin
 from de_sandbox.settings import REPO_ROOT
 
 _bucket_numbers = itertools.count(1)

@@ -8,10 +8,10 @@ from datetime import datetime
 
 import pytest
 
-from de_sandbox import ledger
-from de_sandbox.ingestion.warehouse import connect
-from de_sandbox.runner import run_dag
+from de_sandbox.embedded.runner import run_dag
+from de_sandbox.ingestion import ledger
 from de_sandbox.settings import get_settings
+from de_sandbox.warehouse import connect
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ def test_land_read_and_archive(store):
 
 def test_unreachable_endpoint_is_reported(ingestion_env, monkeypatch):
     from de_sandbox.ingestion.objectstore import ObjectStore, ObjectStoreUnavailable
-    from de_sandbox.ports import free_port
+    from de_sandbox.native.processes import free_port
 
     endpoint = f"127.0.0.1:{free_port()}"
     monkeypatch.setenv("MINIO_ENDPOINT", endpoint)
@@ -36,8 +36,8 @@ def test_unreachable_endpoint_is_reported(ingestion_env, monkeypatch):
 
 def test_object_store_available_starts_a_standin_when_needed(ingestion_env, monkeypatch):
     from de_sandbox.ingestion.objectstore import ObjectStore
-    from de_sandbox.ingestion.s3_standin import object_store_available
-    from de_sandbox.ports import free_port
+    from de_sandbox.native.objectstore import object_store_available
+    from de_sandbox.native.processes import free_port
 
     wanted = f"127.0.0.1:{free_port()}"
     monkeypatch.setenv("MINIO_ENDPOINT", wanted)

@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 import pytest
 from ingestion_helpers import run_dbt
 
-from de_sandbox import ledger
-from de_sandbox.ingestion import parking
-from de_sandbox.ingestion.pipeline import STAVANGER_PARKING as SPEC
-from de_sandbox.ingestion.pipeline import audit, extract, load
+from de_sandbox.ingestion import ledger, parking
+from de_sandbox.ingestion.parking import SPEC
+from de_sandbox.ingestion.phases import audit, extract, load
 from de_sandbox.ingestion.records import MalformedSourceError
 from de_sandbox.ingestion.validation import ValidationError, validate
-from de_sandbox.ingestion.warehouse import connect
+from de_sandbox.warehouse import connect
 
 pytestmark = pytest.mark.integration
 

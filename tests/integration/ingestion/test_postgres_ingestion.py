@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 import pytest
 from ingestion_helpers import run_dbt
 
-from de_sandbox import ledger
-from de_sandbox.ingestion.pipeline import WIKIPEDIA_PAGEVIEWS as SPEC
-from de_sandbox.ingestion.pipeline import audit, extract, load
+from de_sandbox.ingestion import ledger
+from de_sandbox.ingestion.pageviews import SPEC
+from de_sandbox.ingestion.phases import audit, extract, load
 from de_sandbox.ingestion.validation import validate
-from de_sandbox.ingestion.warehouse import connect
+from de_sandbox.warehouse import connect
 
 pytestmark = pytest.mark.integration
 

@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from ingestion_helpers import record_figures, run_dbt
 
-from de_sandbox import ledger
-from de_sandbox.ingestion import pageviews
-from de_sandbox.ingestion.pipeline import WIKIPEDIA_PAGEVIEWS as SPEC
-from de_sandbox.ingestion.pipeline import AuditError, archive, audit, check_stale, extract, load
+from de_sandbox.ingestion import ledger, pageviews
+from de_sandbox.ingestion.pageviews import SPEC
+from de_sandbox.ingestion.phases import AuditError, archive, audit, check_stale, extract, load
 from de_sandbox.ingestion.records import MalformedSourceError
-from de_sandbox.ingestion.warehouse import connect
 from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
+from de_sandbox.warehouse import connect
 
 pytestmark = pytest.mark.integration
 

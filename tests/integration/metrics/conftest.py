@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from metrics_helpers import DBT_PROBE
 
-from de_sandbox.metrics.native import prometheus_binary
+from de_sandbox.native.monitoring import prometheus_binary
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +12,11 @@ from pathlib import Path
 
 import requests
 
-from de_sandbox.metrics.native import prometheus_argv, render_prometheus_config
+from de_sandbox.native.monitoring import prometheus_argv, render_prometheus_config
+from de_sandbox.native.processes import free_port, start_group, stop_group
 
 HERE = Path(__file__).parent
 DBT_PROBE = HERE / "dbt_probe"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 180) -> None:
@@ -47,29 +40,12 @@ def running(argv: list[str], log: Path, ready_url: str, env: dict[str, str] | No
             timeout: float = 180) -> Iterator[subprocess.Popen]:  # fmt: skip
     """Start a process in its own group, wait until ready_url answers, stop exactly that group afterwards."""
     with log.open("w") as out:
-        process = subprocess.Popen(
-            argv,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-        )
+        process = start_group(argv, out, {**os.environ, **(env or {})})
     try:
         wait_http(ready_url, process, log, timeout)
         yield process
     finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
+        stop_group(process, timeout=30)
 
 
 @contextmanager

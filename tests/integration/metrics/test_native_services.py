@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from metrics_helpers import free_port, running, wait_for
 
-from de_sandbox.metrics.native import monitoring_services
-from de_sandbox.platform import Platform
+from de_sandbox.native.monitoring import monitoring_services
+from de_sandbox.native.platform import Platform
 from de_sandbox.settings import get_settings
 
 pytestmark = pytest.mark.integration

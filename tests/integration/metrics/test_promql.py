@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 import requests
+from helpers.monitoring_queries import promql_queries
 from metrics_helpers import free_port, run_prometheus
-
-from de_sandbox.metrics.queries import promql_queries
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from helpers.monitoring_queries import MONITORING_DIR
 
-from de_sandbox.metrics.native import render_prometheus_config
-from de_sandbox.metrics.queries import MONITORING_DIR
+from de_sandbox.native.monitoring import render_prometheus_config
 
 pytestmark = pytest.mark.integration
 

@@ -20,18 +20,18 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers.monitoring_queries import map_statsd_name, promql_queries
 from metrics_helpers import (
     exporter_argv,
     free_port,
     query,
     run_prometheus,
     running,
-    stop,
     wait_for,
     wait_http,
 )
 
-from de_sandbox.metrics.queries import map_statsd_name, promql_queries
+from de_sandbox.native.processes import stop_group
 from de_sandbox.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -160,7 +160,7 @@ def test_prometheus_returns_what_a_real_dag_run_recorded(airflow_env, prometheus
             check_every_exporter_name_used_is_served(prometheus)
             write_panel_report(prometheus)
     finally:
-        stop(api)
+        stop_group(api, timeout=30)
 
 
 def check_recorded_values(prometheus: str) -> None:
@@ -210,7 +210,7 @@ def check_alerts(prometheus: str) -> None:
 
 
 def check_every_exporter_name_used_is_served(prometheus: str) -> None:
-    from de_sandbox.metrics.queries import metric_names
+    from helpers.monitoring_queries import metric_names
 
     served = set(requests.get(f"{prometheus}/api/v1/label/__name__/values", timeout=10).json()["data"])
     used = {n for q in promql_queries() for n in metric_names(q.expr) if n.startswith("de_sandbox_")}

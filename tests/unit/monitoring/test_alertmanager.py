@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import yaml
-
-from de_sandbox.metrics.queries import MONITORING_DIR, RULES_DIR
+from helpers.monitoring_queries import MONITORING_DIR, RULES_DIR
 
 CONFIG = yaml.safe_load((MONITORING_DIR / "alertmanager" / "alertmanager.yml").read_text())
 

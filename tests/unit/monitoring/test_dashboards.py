@@ -7,9 +7,9 @@ import re
 
 import pytest
 import yaml
+from helpers.monitoring_queries import DASHBOARDS_DIR, MONITORING_DIR, all_queries, metric_names
 
 from de_sandbox.metrics import exporter
-from de_sandbox.metrics.queries import DASHBOARDS_DIR, MONITORING_DIR, all_queries, metric_names
 
 GRAFANA = MONITORING_DIR / "grafana"
 STATSD_MAPPING = MONITORING_DIR / "statsd-exporter" / "statsd_mapping.yml"

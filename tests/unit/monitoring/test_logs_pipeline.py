@@ -11,8 +11,7 @@ from types import SimpleNamespace
 import jinja2
 import pytest
 import yaml
-
-from de_sandbox.metrics.queries import MONITORING_DIR
+from helpers.monitoring_queries import MONITORING_DIR
 
 ALLOY = (MONITORING_DIR / "alloy" / "config.alloy").read_text()
 LOKI = yaml.safe_load((MONITORING_DIR / "loki" / "loki-config.yaml").read_text())

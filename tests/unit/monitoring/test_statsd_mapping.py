@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from de_sandbox.metrics.queries import MONITORING_DIR, map_statsd_name
+from helpers.monitoring_queries import MONITORING_DIR, map_statsd_name
 
 MAPPING = yaml.safe_load((MONITORING_DIR / "statsd-exporter" / "statsd_mapping.yml").read_text())
 # Located without importing airflow, which is slow and configures logging.

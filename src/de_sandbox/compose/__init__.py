@@ -1,0 +1,1 @@
+"""The Docker Compose platform: host-side start-up helpers (standard library only) and static checks."""

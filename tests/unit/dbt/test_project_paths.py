@@ -1,0 +1,31 @@
+"""The dbt project helpers: names and errors for bad project folders, manifest paths kept out of the project."""
+
+from __future__ import annotations
+
+import pytest
+
+from de_sandbox.dbt.project import DbtProjectError, dbt_project_name, manifest_path
+from de_sandbox.settings import get_settings
+
+
+def test_project_name_comes_from_dbt_project_yml():
+    assert dbt_project_name(get_settings().dbt_project_dir) == "de_sandbox"
+
+
+def test_missing_project_names_the_setting(tmp_path):
+    with pytest.raises(DbtProjectError, match="no dbt project at .*check DBT_PROJECT_DIR"):
+        dbt_project_name(tmp_path)
+
+
+def test_project_without_name_is_refused(tmp_path):
+    (tmp_path / "dbt_project.yml").write_text("version: '1.0'\n")
+    with pytest.raises(DbtProjectError, match="has no `name:`"):
+        dbt_project_name(tmp_path)
+
+
+def test_manifest_lives_in_the_data_folder_per_project_and_warehouse(monkeypatch):
+    settings = get_settings()
+    path = manifest_path(settings)
+    assert path.is_relative_to(settings.data_dir)
+    assert "de_sandbox-duckdb" in str(path)
+    assert not path.is_relative_to(settings.dbt_project_dir)
