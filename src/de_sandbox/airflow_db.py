@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
+
+from de_sandbox.settings import get_platform_settings
 
 # DuckDB allows one writer process: every task touching the DuckDB file queues on this one-slot pool.
 DUCKDB_POOL = "duckdb"
@@ -41,9 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--login-file", type=Path, help="write AIRFLOW_ADMIN_USER's login to this file")
     args = parser.parse_args(argv)
     if args.login_file:
-        write_login_file(
-            args.login_file, os.environ["AIRFLOW_ADMIN_USER"], os.environ["AIRFLOW_ADMIN_PASSWORD"]
-        )
+        platform = get_platform_settings()
+        write_login_file(args.login_file, platform.admin_user, platform.admin_password)
     prepare(args.migrate)
     return 0
 

@@ -16,10 +16,7 @@ def warehouse_conn_uri(settings: Settings) -> str:
     """AIRFLOW_CONN_WAREHOUSE for the selected warehouse (DuckDB file or the Postgres warehouse database)."""
     if settings.warehouse == "duckdb":
         return f"duckdb://{settings.duckdb_path}"
-    return (
-        f"postgres://{settings.postgres_user}:{settings.postgres_password}"
-        f"@{settings.postgres_host}:{settings.postgres_port}/{settings.warehouse_db}"
-    )
+    return settings.postgres_url(settings.warehouse_db, driver="postgres")
 
 
 def airflow_env(settings: Settings, airflow_home: Path, metadata_url: str) -> dict[str, str]:

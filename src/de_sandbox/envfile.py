@@ -8,9 +8,8 @@ import os
 import secrets
 from pathlib import Path
 
+from de_sandbox.settings import PLACEHOLDER_SECRET as PLACEHOLDER
 from de_sandbox.settings import REPO_ROOT
-
-PLACEHOLDER = "change-me"
 
 
 def _secret_for(key: str) -> str:

@@ -1,10 +1,16 @@
-"""Every setting of the sandbox, read from the environment (and `.env`) in one place, with defaults beside the repo."""
+"""Every setting of the sandbox, read from the environment (and `.env`) in one place, with defaults beside the repo.
+
+Standard library only at import time: the host-side compose helper imports this module without the venv.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 REPO_ROOT = Path(os.getenv("DE_SANDBOX_ROOT", Path(__file__).resolve().parents[2]))
 
@@ -12,19 +18,37 @@ WAREHOUSES = ("duckdb", "postgres")
 
 
 def load_dotenv_file(path: Path | None = None) -> None:
-    """Load `.env` into os.environ without overriding variables already set by the caller."""
+    """Load `.env` into os.environ without overriding variables already set by the caller.
+
+    python-dotenv reads it as Compose does: `export`, quotes, and inline comments after a space.
+    """
+    from dotenv import load_dotenv
+
     env_file = path or Path(os.getenv("DE_SANDBOX_ENV_FILE", REPO_ROOT / ".env"))
-    if not env_file.is_file():
-        return
-    for raw in env_file.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        key, value = key.strip().removeprefix("export ").strip(), value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        os.environ.setdefault(key, value)
+    if env_file.is_file():
+        load_dotenv(env_file, override=False)
+
+
+def postgres_url(
+    user: str, password: str, host: str, port: int, database: str, driver: str = "postgresql+psycopg2"
+) -> str:
+    """The one Postgres URL builder: user and password quoted, so `@ : / % #` in a password stay data."""
+    return f"{driver}://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/{database}"
+
+
+@contextmanager
+def overridden_env(**values: str) -> Iterator[None]:
+    """Point settings elsewhere for one block (e.g. MINIO_ENDPOINT at a stand-in); the old values come back."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def env_flag(name: str, default: bool) -> bool:
@@ -62,12 +86,19 @@ class Settings:
     def dbt_target(self) -> str:
         return self.warehouse
 
+    def postgres_url(self, database: str, driver: str = "postgresql+psycopg2") -> str:
+        return postgres_url(
+            self.postgres_user,
+            self.postgres_password,
+            self.postgres_host,
+            self.postgres_port,
+            database,
+            driver,
+        )
+
     @property
     def postgres_warehouse_url(self) -> str:
-        return (
-            f"postgresql+psycopg2://{self.postgres_user}:{self.postgres_password}"
-            f"@{self.postgres_host}:{self.postgres_port}/{self.warehouse_db}"
-        )
+        return self.postgres_url(self.warehouse_db)
 
 
 def get_settings() -> Settings:
@@ -99,6 +130,8 @@ class MonitoringSettings:
     """Settings of the metrics facts store, the project exporter and the native Prometheus."""
 
     metrics_db_path: Path
+    # True when METRICS_DB_PATH is set; else a platform keeps the facts under its own DATA_DIR.
+    metrics_db_path_set: bool
     exporter_host: str
     exporter_port: int
     prometheus_port: int
@@ -112,6 +145,7 @@ def get_monitoring_settings() -> MonitoringSettings:
     data_dir = _path("DATA_DIR", REPO_ROOT / "data")
     return MonitoringSettings(
         metrics_db_path=_path("METRICS_DB_PATH", data_dir / "metrics" / "facts.sqlite"),
+        metrics_db_path_set=bool(os.getenv("METRICS_DB_PATH")),
         exporter_host=os.getenv("EXPORTER_HOST", "127.0.0.1"),
         exporter_port=int(os.getenv("EXPORTER_PORT", "9108")),
         prometheus_port=int(os.getenv("PROMETHEUS_PORT", "9090")),
@@ -165,3 +199,71 @@ def get_ingestion_settings() -> IngestionSettings:
         audit_tolerance_pct=float(os.getenv("AUDIT_TOLERANCE_PCT", "0")),
         stale_after_minutes=float(os.getenv("LEDGER_STALE_AFTER_MINUTES", "60")),
     )
+
+
+@dataclass(frozen=True)
+class CosmosSettings:
+    """How Cosmos runs dbt nodes (validated against Cosmos's own enums in orchestration.cosmos)."""
+
+    execution_mode: str
+    invocation_mode: str
+    test_behavior: str
+
+
+def get_cosmos_settings() -> CosmosSettings:
+    load_dotenv_file()
+    return CosmosSettings(
+        execution_mode=os.getenv("COSMOS_EXECUTION_MODE", "local"),
+        invocation_mode=os.getenv("COSMOS_INVOCATION_MODE", "dbt_runner"),
+        test_behavior=os.getenv("COSMOS_TEST_BEHAVIOR", "after_each"),
+    )
+
+
+PLACEHOLDER_SECRET = "change-me"
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """The native platform's ports, login and secrets (the same names compose reads from .env)."""
+
+    airflow_port: int
+    admin_user: str
+    admin_password: str
+    fernet_key: str
+    jwt_secret: str
+    prometheus_port: int
+    exporter_port: int
+    # false starts a plain `airflow scheduler` (tasks then import dbt themselves).
+    scheduler_preload: bool
+
+    def require_secrets(self) -> None:
+        """Fail naming the first secret that is unset or still the .env.example placeholder."""
+        for name, value in (
+            ("AIRFLOW_ADMIN_PASSWORD", self.admin_password),
+            ("AIRFLOW_FERNET_KEY", self.fernet_key),
+            ("AIRFLOW_JWT_SECRET", self.jwt_secret),
+        ):
+            if not value or value == PLACEHOLDER_SECRET:
+                raise RuntimeError(
+                    f"{name} is not set: set it in .env (`de-sandbox init-env` writes one if missing)"
+                )
+
+
+def get_platform_settings() -> PlatformSettings:
+    load_dotenv_file()
+    return PlatformSettings(
+        airflow_port=int(os.getenv("AIRFLOW_PORT", "8080")),
+        admin_user=os.getenv("AIRFLOW_ADMIN_USER", "admin"),
+        admin_password=os.getenv("AIRFLOW_ADMIN_PASSWORD", ""),
+        fernet_key=os.getenv("AIRFLOW_FERNET_KEY", ""),
+        jwt_secret=os.getenv("AIRFLOW_JWT_SECRET", ""),
+        prometheus_port=int(os.getenv("PROMETHEUS_PORT", "9090")),
+        exporter_port=int(os.getenv("EXPORTER_PORT", "9108")),
+        scheduler_preload=env_flag("SCHEDULER_PRELOAD", True),
+    )
+
+
+def bench_modes(default: str) -> str:
+    """BENCH_MODES: which ways of running the DAG `make bench` measures (comma-separated)."""
+    load_dotenv_file()
+    return os.getenv("BENCH_MODES", default)

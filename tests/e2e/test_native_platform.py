@@ -102,12 +102,18 @@ def test_new_dag_file_is_visible_within_10_s(native_platform, airflow_api, recor
 
 
 def test_rest_triggered_example_run_succeeds(native_platform, airflow_api, record_timing):
+    """On a warehouse password full of URL-special characters: Airflow's metadata URL, the warehouse
+    connection, dbt's profile and GX's datasource must all carry it intact for the run to succeed."""
+    assert set("@:/%#") <= set(native_platform.settings.postgres_password)
     airflow_api.wait_for_dag(EXAMPLE_DAG, timeout=60)
     started = time.monotonic()
     run_id = airflow_api.trigger(EXAMPLE_DAG)
     state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=1200)
     record_timing("trigger_to_success_rest", time.monotonic() - started)
     assert state == "success", airflow_api.task_states(EXAMPLE_DAG, run_id)
+    with native_platform.postgres.connect(native_platform.settings.warehouse_db) as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from marts.fct_orders")
+        assert cur.fetchone()[0] > 0
 
 
 def test_rest_triggered_ingestion_hour_lands_loads_and_archives(native_platform, airflow_api, record_timing):

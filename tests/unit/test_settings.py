@@ -51,3 +51,65 @@ def test_env_flag_reads_yes_no_values(monkeypatch, value, expected):
     else:
         monkeypatch.setenv("SOME_FLAG", value)
     assert env_flag("SOME_FLAG", True) is expected
+
+
+def test_dotenv_reads_like_compose_inline_comments_quotes_and_export(tmp_path, monkeypatch):
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "WAREHOUSE=postgres  # later\n"
+        "export DE_T_EXPORTED=yes\n"
+        'DE_T_DOUBLE="a # not a comment"\n'
+        "DE_T_HASH=abc#def\n"
+    )
+    for key in ("WAREHOUSE", "DE_T_EXPORTED", "DE_T_DOUBLE", "DE_T_HASH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DE_SANDBOX_ENV_FILE", str(env_file))
+    assert get_settings().warehouse == "postgres"
+    import os
+
+    assert os.environ["DE_T_EXPORTED"] == "yes"
+    assert os.environ["DE_T_DOUBLE"] == "a # not a comment"
+    assert os.environ["DE_T_HASH"] == "abc#def"
+    for key in ("WAREHOUSE", "DE_T_EXPORTED", "DE_T_DOUBLE", "DE_T_HASH"):
+        monkeypatch.delenv(key)
+
+
+NASTY_PASSWORD = "p@ss:w/rd%20#x"
+
+
+def test_postgres_urls_quote_the_password_for_sqlalchemy_and_airflow(monkeypatch):
+    from airflow.models.connection import Connection
+    from sqlalchemy.engine import make_url
+
+    from de_sandbox.airflow_env import warehouse_conn_uri
+
+    monkeypatch.setenv("POSTGRES_PASSWORD", NASTY_PASSWORD)
+    monkeypatch.setenv("POSTGRES_USER", "us@er")
+    monkeypatch.setenv("WAREHOUSE", "postgres")
+    settings = get_settings()
+    url = make_url(settings.postgres_warehouse_url)
+    assert (url.username, url.password, url.database) == ("us@er", NASTY_PASSWORD, "warehouse")
+    conn = Connection(conn_id="warehouse", uri=warehouse_conn_uri(settings))
+    assert (conn.login, conn.password, conn.schema, conn.port) == ("us@er", NASTY_PASSWORD, "warehouse", 5432)
+
+
+def test_every_setting_is_read_in_settings_py():
+    """os.getenv / os.environ reads live in settings.py only; writes (handing env to a child) are fine."""
+    import ast
+
+    package = REPO_ROOT / "src" / "de_sandbox"
+    # The host-side compose helper runs on a bare python3 and reads Compose's own variables.
+    exempt = {package / "settings.py", package / "compose" / "preflight.py"}
+    reads = []
+    for path in sorted(set(package.rglob("*.py")) - exempt):
+        for node in ast.walk(ast.parse(path.read_text())):
+            target = None
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                target = ast.unparse(node.func)
+                if target not in ("os.getenv", "os.environ.get", "os.environ.setdefault"):
+                    target = None
+            elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+                target = ast.unparse(node.value) if ast.unparse(node.value) == "os.environ" else None
+            if target:
+                reads.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {target}")
+    assert not reads, "settings read outside settings.py:\n" + "\n".join(reads)

@@ -6,13 +6,14 @@ Also times the DAG file's parse and, with BENCH_MODES, compares Cosmos execution
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import subprocess
 import sys
 import time
 
-from de_sandbox.settings import get_settings
+from de_sandbox.settings import bench_modes, get_settings
 
 DAG_ID = "example_pipeline"
 DEFAULT_MODES = "local:dbt_runner"
@@ -104,8 +105,9 @@ def run_bench(modes: str) -> int:
     from de_sandbox.dbt.project import dbt_executable, ensure_manifest
     from de_sandbox.orchestration.cosmos import select_for
 
-    os.environ.setdefault("DUCKDB_PATH", str(get_settings().data_dir / "bench" / "warehouse.duckdb"))
+    # The bench builds into a warehouse file of its own, never the one users explore.
     settings = get_settings()
+    settings = dataclasses.replace(settings, duckdb_path=settings.data_dir / "bench" / "warehouse.duckdb")
     env = embedded_env(settings)
     apply(env)
     ensure_metadata_db(env)
@@ -142,7 +144,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="example DAG vs plain dbt build, side by side")
     parser.add_argument(
         "--modes",
-        default=os.getenv("BENCH_MODES", DEFAULT_MODES),
+        default=bench_modes(DEFAULT_MODES),
         help=f"comma-separated modes ('all' = {ALL_MODES}; 'native' = {NATIVE_MODES})",
     )
     shorthands = {"all": ALL_MODES, "native": NATIVE_MODES}

@@ -6,7 +6,6 @@ with the ports from .env into DATA_DIR/prometheus, next to its own TSDB.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -77,9 +76,10 @@ def _answers(url: str) -> Callable[[], bool]:
 
 def facts_db_path(data_dir: Path) -> Path:
     """METRICS_DB_PATH when set, else the platform's DATA_DIR/metrics/facts.sqlite (where its tasks write)."""
+    monitoring = get_monitoring_settings()
     return (
-        get_monitoring_settings().metrics_db_path
-        if os.getenv("METRICS_DB_PATH")
+        monitoring.metrics_db_path
+        if monitoring.metrics_db_path_set
         else data_dir / "metrics" / "facts.sqlite"
     )
 

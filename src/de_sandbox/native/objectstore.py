@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.native.processes import LOOPBACK, free_port, is_listening, start_group, stop_group
 from de_sandbox.native.spec import ServiceSpec
-from de_sandbox.settings import get_ingestion_settings
+from de_sandbox.settings import get_ingestion_settings, overridden_env
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
@@ -75,18 +75,10 @@ def object_store_available() -> Iterator[str]:
     port = loopback_port(settings.minio_endpoint)
     if not port or is_listening(port):
         port = free_port()
-    previous = os.environ.get("MINIO_ENDPOINT")
-    with s3_standin(port) as endpoint:
-        os.environ["MINIO_ENDPOINT"] = endpoint
-        try:
-            ObjectStore().ensure_buckets()
-            print(f"[de-sandbox] object store not reachable; S3 stand-in (moto, in-memory) on {endpoint}")
-            yield endpoint
-        finally:
-            if previous is None:
-                os.environ.pop("MINIO_ENDPOINT", None)
-            else:
-                os.environ["MINIO_ENDPOINT"] = previous
+    with s3_standin(port) as endpoint, overridden_env(MINIO_ENDPOINT=endpoint):
+        ObjectStore().ensure_buckets()
+        print(f"[de-sandbox] object store not reachable; S3 stand-in (moto, in-memory) on {endpoint}")
+        yield endpoint
 
 
 def object_store_services(minio_endpoint: str) -> list[ServiceSpec]:

@@ -14,7 +14,7 @@ import secrets
 import shutil
 import time
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from de_sandbox.airflow_env import airflow_env
@@ -27,7 +27,13 @@ from de_sandbox.native.postgres import LocalPostgres
 from de_sandbox.native.processes import LOOPBACK, free_port, is_listening
 from de_sandbox.native.spec import ServiceSpec
 from de_sandbox.native.supervisor import Supervisor
-from de_sandbox.settings import REPO_ROOT, Settings, env_flag, get_ingestion_settings, get_settings
+from de_sandbox.settings import (
+    REPO_ROOT,
+    Settings,
+    get_ingestion_settings,
+    get_platform_settings,
+    get_settings,
+)
 
 HEALTH_TIMEOUT_S = 120
 
@@ -43,23 +49,28 @@ class Platform:
     fernet_key: str
     jwt_secret: str
     dags_folder: Path
-    prometheus_port: int = field(default_factory=lambda: int(os.getenv("PROMETHEUS_PORT", "9090")))
-    exporter_port: int = field(default_factory=lambda: int(os.getenv("EXPORTER_PORT", "9108")))
-    minio_endpoint: str = field(default_factory=lambda: get_ingestion_settings().minio_endpoint)
-    # SCHEDULER_PRELOAD=false starts a plain `airflow scheduler` (tasks then import dbt themselves).
-    scheduler_preload: bool = field(default_factory=lambda: env_flag("SCHEDULER_PRELOAD", True))
+    prometheus_port: int
+    exporter_port: int
+    minio_endpoint: str
+    scheduler_preload: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, dags_folder: Path | None = None) -> Platform:
         settings = settings or get_settings()
+        platform = get_platform_settings()
+        platform.require_secrets()
         return cls(
             settings=settings,
-            airflow_port=int(os.getenv("AIRFLOW_PORT", "8080")),
-            admin_user=os.getenv("AIRFLOW_ADMIN_USER", "admin"),
-            admin_password=_required("AIRFLOW_ADMIN_PASSWORD"),
-            fernet_key=_required("AIRFLOW_FERNET_KEY"),
-            jwt_secret=_required("AIRFLOW_JWT_SECRET"),
+            airflow_port=platform.airflow_port,
+            admin_user=platform.admin_user,
+            admin_password=platform.admin_password,
+            fernet_key=platform.fernet_key,
+            jwt_secret=platform.jwt_secret,
             dags_folder=dags_folder or settings.repo_root / "dags",
+            prometheus_port=platform.prometheus_port,
+            exporter_port=platform.exporter_port,
+            minio_endpoint=get_ingestion_settings().minio_endpoint,
+            scheduler_preload=platform.scheduler_preload,
         )
 
     @classmethod
@@ -80,7 +91,8 @@ class Platform:
             postgres_host=LOOPBACK,
             postgres_port=free_port(),
             postgres_user="sandbox",
-            postgres_password=secrets.token_urlsafe(16),
+            # URL-special characters on purpose: every client must quote the password (tested end to end).
+            postgres_password=f"{secrets.token_urlsafe(12)}@:/%#",
         )
         return cls(
             settings=settings,
@@ -93,6 +105,7 @@ class Platform:
             prometheus_port=free_port(),
             exporter_port=free_port(),
             minio_endpoint=f"{LOOPBACK}:{free_port()}",
+            scheduler_preload=get_platform_settings().scheduler_preload,
         )
 
     @property
@@ -168,13 +181,6 @@ class Platform:
         with closing(self.postgres.connect(self.settings.airflow_db)) as conn, conn.cursor() as cur:
             cur.execute("select to_regclass('public.alembic_version') is not null")
             return bool(cur.fetchone()[0])
-
-
-def _required(name: str) -> str:
-    value = os.getenv(name, "")
-    if not value or value == "change-me":
-        raise RuntimeError(f"{name} is not set: set it in .env (`de-sandbox init-env` writes one if missing)")
-    return value
 
 
 def up(platform: Platform, timeout: float = HEALTH_TIMEOUT_S) -> float:

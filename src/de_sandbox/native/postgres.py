@@ -14,13 +14,12 @@ import tempfile
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg2
 from psycopg2 import sql
 
 from de_sandbox.native.processes import check_port_free
-from de_sandbox.settings import Settings
+from de_sandbox.settings import Settings, postgres_url
 
 # One schema per dbt layer, plus ops for pipeline bookkeeping.
 WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "ops")
@@ -96,8 +95,7 @@ class LocalPostgres:
         return self.cluster_dir / "postgres.log"
 
     def url(self, database: str, driver: str = "postgresql+psycopg2") -> str:
-        credentials = f"{quote(self.user, safe='')}:{quote(self.password, safe='')}"
-        return f"{driver}://{credentials}@{self.host}:{self.port}/{database}"
+        return postgres_url(self.user, self.password, self.host, self.port, database, driver)
 
     def env(self) -> dict[str, str]:
         """The sandbox's env names for this server, ready to overlay on os.environ."""

@@ -6,8 +6,6 @@ manifest written by `dbt parse` at setup, and runs each node in-process through 
 
 from __future__ import annotations
 
-import os
-
 import airflow  # noqa: F401  (Cosmos internals expect Airflow to be imported first)
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
@@ -21,7 +19,7 @@ from de_sandbox.dbt.project import (
     manifest_path,
     project_paths,
 )
-from de_sandbox.settings import Settings, get_settings
+from de_sandbox.settings import Settings, get_cosmos_settings, get_settings
 
 # The profile every project runs with: our profiles.yml, passed to dbt with --profile, so a bring-your-own
 # project keeps its own `profile:` line untouched.
@@ -62,8 +60,8 @@ def profile_config(settings: Settings | None = None) -> ProfileConfig:
 
 
 def execution_config() -> ExecutionConfig:
-    mode = os.getenv("COSMOS_EXECUTION_MODE", "local")
-    invocation = os.getenv("COSMOS_INVOCATION_MODE", "dbt_runner")
+    cosmos = get_cosmos_settings()
+    mode, invocation = cosmos.execution_mode, cosmos.invocation_mode
     if mode not in EXECUTION_MODES or invocation not in INVOCATION_MODES:
         raise ValueError(
             f"COSMOS_EXECUTION_MODE={mode!r} / COSMOS_INVOCATION_MODE={invocation!r}: "
@@ -79,7 +77,7 @@ def execution_config() -> ExecutionConfig:
 
 
 def render_config(select: list[str] | None = None) -> RenderConfig:
-    behavior = os.getenv("COSMOS_TEST_BEHAVIOR", "after_each")
+    behavior = get_cosmos_settings().test_behavior
     if behavior not in TEST_BEHAVIORS:
         raise ValueError(f"COSMOS_TEST_BEHAVIOR={behavior!r}: choose from {sorted(TEST_BEHAVIORS)}")
     return RenderConfig(
