@@ -111,7 +111,10 @@ def test_rest_triggered_example_run_succeeds(native_platform, airflow_api, recor
     state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=1200)
     record_timing("trigger_to_success_rest", time.monotonic() - started)
     assert state == "success", airflow_api.task_states(EXAMPLE_DAG, run_id)
-    with native_platform.postgres.connect(native_platform.settings.warehouse_db) as conn, conn.cursor() as cur:
+    with (
+        native_platform.postgres.connect(native_platform.settings.warehouse_db) as conn,
+        conn.cursor() as cur,
+    ):
         cur.execute("select count(*) from marts.fct_orders")
         assert cur.fetchone()[0] > 0
 
