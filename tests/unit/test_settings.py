@@ -113,3 +113,16 @@ def test_every_setting_is_read_in_settings_py():
             if target:
                 reads.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno} {target}")
     assert not reads, "settings read outside settings.py:\n" + "\n".join(reads)
+
+
+def test_every_setting_is_listed_in_env_example():
+    """settings.py is the one reader, .env.example the one list users edit: the two name the same settings."""
+    import re
+
+    source = (REPO_ROOT / "src" / "de_sandbox" / "settings.py").read_text()
+    read = set(re.findall(r'(?:os\.getenv|_path|env_flag|_source_location)\("([A-Z][A-Z0-9_]*)"', source))
+    listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (REPO_ROOT / ".env.example").read_text(), re.M))
+    # Where the settings come from (the repo and the .env file), and a make-bench argument.
+    internal = {"DE_SANDBOX_ROOT", "DE_SANDBOX_ENV_FILE", "BENCH_MODES"}
+    assert len(read) > 20
+    assert not read - listed - internal, f"read in settings.py but not in .env.example: {read - listed - internal}"
