@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import signal
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 import requests
 
 from de_sandbox.ingestion.objectstore import ObjectStore
-from de_sandbox.native.platform import Supervisor, up
+from de_sandbox.native.platform import up
+from de_sandbox.native.supervisor import Supervisor
 from de_sandbox.settings import get_ingestion_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -133,3 +137,53 @@ def test_rest_triggered_ingestion_hour_lands_loads_and_archives(native_platform,
     store = ObjectStore(settings)
     assert store.list_keys(store.raw_bucket, "wikipedia_pageviews/") == []
     assert store.list_keys(store.archive_bucket, "wikipedia_pageviews/year=2026/month=01/day=01/hour=05/")
+
+
+def _task_tries(airflow_api, dag_id: str, run_id: str) -> dict[str, list[tuple[str, str]]]:
+    """task_id -> (start, end) of every try, from the REST API's task-instance tries."""
+    tries: dict[str, list[tuple[str, str]]] = {}
+    for task_id in airflow_api.task_states(dag_id, run_id):
+        body = airflow_api.get_json(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/tries")
+        tries[task_id] = [(t["start_date"], t["end_date"]) for t in body["task_instances"] if t["start_date"]]
+    return tries
+
+
+def test_a_killed_scheduler_is_back_within_15_s_and_the_run_succeeds(
+    native_platform, airflow_api, record_timing
+):
+    """kill -9 the scheduler while a dbt task runs: its keeper restarts it, the run still succeeds, and no task
+    has two tries that overlap in time."""
+    supervisor = Supervisor(native_platform.settings.data_dir)
+    airflow_api.wait_for_dag(EXAMPLE_DAG, timeout=60)
+    run_id = airflow_api.trigger(EXAMPLE_DAG)
+
+    def dbt_task_running() -> bool:
+        states = airflow_api.task_states(EXAMPLE_DAG, run_id)
+        return any(state == "running" and task_id.startswith("dbt") for task_id, state in states.items())
+
+    airflow_api._poll(dbt_task_running, 600, "no dbt task running")
+    scheduler_pid = supervisor.keeper_state("scheduler").pid
+    os.kill(scheduler_pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    killed_wall = time.time()
+
+    def scheduler_back() -> bool:
+        state = supervisor.keeper_state("scheduler")
+        if not state or state.pid == scheduler_pid:
+            return False
+        heartbeat = airflow_api.health()["scheduler"].get("latest_scheduler_heartbeat")
+        return bool(heartbeat) and datetime.fromisoformat(heartbeat).timestamp() > killed_wall
+
+    airflow_api._poll(scheduler_back, 60, "scheduler not back")
+    back_after = time.monotonic() - killed_at
+    record_timing("scheduler_kill_to_heartbeat", back_after)
+    assert back_after < 15, f"scheduler back after {back_after:.1f} s"
+    assert supervisor.keeper_state("scheduler").restarts == 1
+
+    state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=1200)
+    record_timing("scheduler_kill_run_to_success", time.monotonic() - killed_at)
+    assert state == "success", airflow_api.task_states(EXAMPLE_DAG, run_id)
+    for task_id, spans in _task_tries(airflow_api, EXAMPLE_DAG, run_id).items():
+        spans = sorted(spans)
+        for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):
+            assert end and end <= next_start, f"{task_id}: tries overlap {spans}"

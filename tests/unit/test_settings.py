@@ -125,4 +125,6 @@ def test_every_setting_is_listed_in_env_example():
     # Where the settings come from (the repo and the .env file), and a make-bench argument.
     internal = {"DE_SANDBOX_ROOT", "DE_SANDBOX_ENV_FILE", "BENCH_MODES"}
     assert len(read) > 20
-    assert not read - listed - internal, f"read in settings.py but not in .env.example: {read - listed - internal}"
+    assert not read - listed - internal, (
+        f"read in settings.py but not in .env.example: {read - listed - internal}"
+    )

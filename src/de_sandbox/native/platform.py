@@ -21,6 +21,7 @@ from de_sandbox.airflow_env import airflow_env
 from de_sandbox.dbt.project import dbt_executable, ensure_manifest
 from de_sandbox.envfile import ensure_env_file
 from de_sandbox.native.airflow import airflow_services, prepare_airflow
+from de_sandbox.native.keeper import describe_exit
 from de_sandbox.native.monitoring import monitoring_services
 from de_sandbox.native.objectstore import object_store_services
 from de_sandbox.native.postgres import LocalPostgres
@@ -203,7 +204,7 @@ def up(platform: Platform, timeout: float = HEALTH_TIMEOUT_S) -> float:
     specs = platform.services()
     started = [spec.name for spec in specs if supervisor.start(spec, env)]
     try:
-        supervisor.wait_healthy(specs, timeout)
+        supervisor.wait_healthy(specs, timeout, frozenset(started))
     except BaseException:
         supervisor.stop(started)
         raise
@@ -291,9 +292,15 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    states = status(Platform.from_settings())
+    platform = Platform.from_settings()
+    states = status(platform)
+    supervisor = Supervisor(platform.settings.data_dir)
+    print(f"  {'service':<14} {'state':<8} {'restarts':>8}  last exit")
     for name, running in states.items():
-        print(f"  {name:<14} {'running' if running else 'stopped'}")
+        kept = supervisor.keeper_state(name)
+        restarts = str(kept.restarts) if kept else "-"
+        last_exit = describe_exit(kept.last_exit) if kept else "-"
+        print(f"  {name:<14} {'running' if running else 'stopped':<8} {restarts:>8}  {last_exit}")
     return 0 if all(states.values()) else 3
 
 

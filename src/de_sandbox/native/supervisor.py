@@ -1,4 +1,5 @@
-"""Starts, health-checks and stops native services, each in its own process group, through pid files."""
+"""Starts, health-checks and stops native services, each in its own process group led by a keeper that restarts
+the service when it dies (`native/keeper.py`), through pid and state files under DATA_DIR/run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from de_sandbox.native.keeper import KeeperState, describe_exit, keeper_argv
 from de_sandbox.native.processes import LOOPBACK, check_port_free, signal_group, start_group
 from de_sandbox.native.spec import ServiceSpec
 
@@ -69,8 +71,15 @@ class Supervisor:
     def log_file(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
+    def state_file(self, name: str) -> Path:
+        return self.run_dir / f"{name}.state.json"
+
     def running(self, name: str) -> RunningProcess | None:
         return RunningProcess.read(self.pid_file(name))
+
+    def keeper_state(self, name: str) -> KeeperState | None:
+        """Restarts and last exit status of a service this DATA_DIR started (None before its first start)."""
+        return KeeperState.read(self.state_file(name))
 
     def start(self, spec: ServiceSpec, env: dict[str, str]) -> bool:
         """Start one service unless it already runs; True when it was started now."""
@@ -79,8 +88,12 @@ class Supervisor:
         for port in spec.ports:
             check_port_free(LOOPBACK, port, spec.name)
         log = self.log_file(spec.name)
+        state = self.state_file(spec.name)
+        state.unlink(missing_ok=True)
         with log.open("ab") as out:
-            proc = start_group(spec.argv, out, {**env, **spec.env}, cwd=self.data_dir)
+            proc = start_group(
+                keeper_argv(spec.name, state, spec.argv), out, {**env, **spec.env}, cwd=self.data_dir
+            )
         ticks = RunningProcess.start_ticks_of(proc.pid)
         self.pid_file(spec.name).write_text(f"{proc.pid} {ticks}\n")
         return True
@@ -106,15 +119,21 @@ class Supervisor:
         for name in names:
             self.pid_file(name).unlink(missing_ok=True)
 
-    def wait_healthy(self, specs: list[ServiceSpec], timeout: float) -> None:
-        """Poll each service's health; fail naming the service, with its log tail, if it dies or stalls."""
+    def wait_healthy(
+        self, specs: list[ServiceSpec], timeout: float, started_now: frozenset[str] = frozenset()
+    ) -> None:
+        """Poll each service's health; fail naming the service, with its log tail, if it dies or stalls (a
+        service started now that dies once is reported, not left to its keeper's restarts)."""
         pending = {spec.name: spec for spec in specs}
         started = time.monotonic()
         deadline = started + timeout
         while pending:
             for name, spec in list(pending.items()):
-                if self.running(name) is None:
-                    raise RuntimeError(f"{name} exited during start-up\n{self.log_tail(name)}")
+                state = self.keeper_state(name)
+                died = name in started_now and state is not None and state.last_exit is not None
+                if self.running(name) is None or died:
+                    ended = describe_exit(state.last_exit) if state else "-"
+                    raise RuntimeError(f"{name} exited during start-up ({ended})\n{self.log_tail(name)}")
                 if spec.health():
                     pending.pop(name)
                     print(f"[de-sandbox] {name} healthy after {time.monotonic() - started:.1f} s", flush=True)
