@@ -18,13 +18,15 @@ _MIGRATED_STAMP = ".migrated-{version}"
 SHARED_SETTINGS_FILE = Path(__file__).with_name("airflow.env")
 
 
-def shared_settings(path: Path = SHARED_SETTINGS_FILE) -> dict[str, str]:
+def shared_settings(path: Path | None = None) -> dict[str, str]:
     """The Airflow settings that are the same in every runtime (no interpolation: compose's differs)."""
-    return {key: value or "" for key, value in dotenv_values(path, interpolate=False).items()}
+    values = dotenv_values(path or SHARED_SETTINGS_FILE, interpolate=False)
+    return {key: value or "" for key, value in values.items()}
 
 
-def with_shared_settings(runtime: Mapping[str, str], path: Path = SHARED_SETTINGS_FILE) -> dict[str, str]:
+def with_shared_settings(runtime: Mapping[str, str], path: Path | None = None) -> dict[str, str]:
     """The shared settings plus one runtime's own keys; redefining a shared key there is a mistake."""
+    path = path or SHARED_SETTINGS_FILE
     shared = shared_settings(path)
     redefined = sorted(shared.keys() & runtime.keys())
     if redefined:
