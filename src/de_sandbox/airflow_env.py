@@ -1,15 +1,37 @@
-"""Airflow configuration as environment variables: one function builds it for embedded runs and the platform."""
+"""Airflow configuration as environment variables: the settings every runtime shares (airflow.env, which compose
+reads too) plus each runtime's own paths, URLs and secrets."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 from de_sandbox.settings import Settings
 
 _MIGRATED_STAMP = ".migrated-{version}"
+# Read by docker-compose.yml's `env_file:` as well; lives in the package so an installed copy finds it.
+SHARED_SETTINGS_FILE = Path(__file__).with_name("airflow.env")
+
+
+def shared_settings(path: Path | None = None) -> dict[str, str]:
+    """The Airflow settings that are the same in every runtime (no interpolation: compose's differs)."""
+    values = dotenv_values(path or SHARED_SETTINGS_FILE, interpolate=False)
+    return {key: value or "" for key, value in values.items()}
+
+
+def with_shared_settings(runtime: Mapping[str, str], path: Path | None = None) -> dict[str, str]:
+    """The shared settings plus one runtime's own keys; redefining a shared key there is a mistake."""
+    path = path or SHARED_SETTINGS_FILE
+    shared = shared_settings(path)
+    redefined = sorted(shared.keys() & runtime.keys())
+    if redefined:
+        raise ValueError(f"{', '.join(redefined)}: set once in {path}, not per runtime")
+    return {**shared, **runtime}
 
 
 def warehouse_conn_uri(settings: Settings) -> str:
@@ -19,30 +41,29 @@ def warehouse_conn_uri(settings: Settings) -> str:
     return settings.postgres_url(settings.warehouse_db, driver="postgres")
 
 
-def airflow_env(settings: Settings, airflow_home: Path, metadata_url: str) -> dict[str, str]:
-    """Everything Airflow reads, as AIRFLOW__* variables: no airflow.cfg edits anywhere."""
-    return {
-        "AIRFLOW_HOME": str(airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.repo_root / "dags"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
-        "AIRFLOW__COSMOS__CACHE_DIR": str(settings.data_dir / "cosmos-cache"),
-        "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
-        # No telemetry: the sandbox may run offline, and a blocked call costs a timeout per task.
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "DO_NOT_TRACK": "1",
-        "SCARF_NO_ANALYTICS": "true",
-        "AIRFLOW_CONN_WAREHOUSE": warehouse_conn_uri(settings),
-        "DATA_DIR": str(settings.data_dir),
-        "DUCKDB_PATH": str(settings.duckdb_path),
-        "WAREHOUSE": settings.warehouse,
-        "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
-        "DBT_PROFILES_DIR": str(settings.dbt_profiles_dir),
-        "GX_ROOT_DIR": str(settings.gx_root_dir),
-    }
+def airflow_env(
+    settings: Settings, airflow_home: Path, metadata_url: str, runtime: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Everything Airflow reads, as AIRFLOW__* variables (no airflow.cfg edits anywhere): the shared settings,
+    the paths of this checkout, then `runtime`'s own keys (which may not redefine a shared one)."""
+    return with_shared_settings(
+        {
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(settings.repo_root / "dags"),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
+            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
+            "AIRFLOW__COSMOS__CACHE_DIR": str(settings.data_dir / "cosmos-cache"),
+            "AIRFLOW_CONN_WAREHOUSE": warehouse_conn_uri(settings),
+            "DATA_DIR": str(settings.data_dir),
+            "DUCKDB_PATH": str(settings.duckdb_path),
+            "WAREHOUSE": settings.warehouse,
+            "DBT_PROJECT_DIR": str(settings.dbt_project_dir),
+            "DBT_PROFILES_DIR": str(settings.dbt_profiles_dir),
+            "GX_ROOT_DIR": str(settings.gx_root_dir),
+            **(runtime or {}),
+        }
+    )
 
 
 def embedded_env(settings: Settings) -> dict[str, str]:

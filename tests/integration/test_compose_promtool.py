@@ -18,15 +18,18 @@ def promtool() -> None:
     ensure_apt_packages(["prometheus"])
 
 
+def _model() -> dict:
+    return check.rendered_config(check.COMPOSE_FILE, check.ENV_EXAMPLE)
+
+
 def test_the_config_compose_mounts_is_the_committed_compose_config():
-    compose = check.load_yaml(check.COMPOSE_FILE)
-    config = check.mounted_prometheus_config(compose, REPO_ROOT)
+    config = check.mounted_prometheus_config(_model())
     assert config.resolve() == check.PROMETHEUS_CONFIG.resolve()
+    assert config.is_relative_to(REPO_ROOT)
 
 
 def test_promtool_accepts_the_mounted_config_and_its_rules():
-    compose = check.load_yaml(check.COMPOSE_FILE)
-    assert check.check_promtool(check.mounted_prometheus_config(compose, REPO_ROOT)) == []
+    assert check.check_promtool(check.mounted_prometheus_config(_model())) == []
 
 
 @pytest.mark.parametrize(

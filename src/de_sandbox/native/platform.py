@@ -130,39 +130,27 @@ class Platform:
         return f"http://{LOOPBACK}:{self.airflow_port}"
 
     def env(self) -> dict[str, str]:
-        """Environment of every Airflow process: the shared Airflow env plus the server settings."""
+        """Environment of every Airflow process: the shared Airflow env plus this platform's servers and secrets."""
         s = self.settings
         passwords_file = self.airflow_home / "simple_auth_manager_passwords.json"
-        return {
-            **os.environ,
-            **airflow_env(s, self.airflow_home, self.postgres.url(s.airflow_db)),
+        native = {
             **self.postgres.env(),
             "SEEDS_DIR": str(s.seeds_dir),
             "MINIO_ENDPOINT": self.minio_endpoint,
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            # Sized for a laptop: a handful of task processes beside dbt and the databases.
-            "AIRFLOW__CORE__PARALLELISM": "4",
-            "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
             "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,
-            "AIRFLOW__CORE__AUTH_MANAGER": (
-                "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
-            ),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.admin_user}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
             "AIRFLOW__API__HOST": LOOPBACK,
             "AIRFLOW__API__PORT": str(self.airflow_port),
             "AIRFLOW__API__BASE_URL": self.api_url,
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__API__SECRET_KEY": self.jwt_secret,
             "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
-            # New DAG files show up within seconds; changed files are re-parsed every 10 s.
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
-            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            # Health comes from the api-server's monitor here; compose's healthcheck needs the scheduler's own server.
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         }
+        return {**os.environ, **airflow_env(s, self.airflow_home, self.postgres.url(s.airflow_db), native)}
 
     def services(self) -> list[ServiceSpec]:
         """Airflow, the S3 stand-in (when MINIO_ENDPOINT is on loopback), Prometheus and the exporter."""
