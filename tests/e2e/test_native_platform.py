@@ -187,3 +187,55 @@ def test_a_killed_scheduler_is_back_within_15_s_and_the_run_succeeds(
         spans = sorted(spans)
         for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):
             assert end and end <= next_start, f"{task_id}: tries overlap {spans}"
+
+
+def _platform_secrets(platform) -> dict[str, str]:
+    return {
+        "warehouse password": platform.settings.postgres_password,
+        "admin password": platform.admin_password,
+        "fernet key": platform.fernet_key,
+        "jwt secret": platform.jwt_secret,
+    }
+
+
+def test_no_secret_in_the_metadata_db_task_logs_or_the_summary(native_platform):
+    """After the runs above: the generated secrets appear nowhere a user or a database dump would see them,
+    serialised DAGs (compressed or not), rendered templates and task logs included."""
+    import subprocess
+    import zlib
+    from contextlib import closing
+    from pathlib import Path
+
+    from de_sandbox.native.platform import summary
+
+    secrets_ = _platform_secrets(native_platform)
+    assert all(len(value) >= 16 for value in secrets_.values())
+    s = native_platform.settings
+    dump = subprocess.run(
+        ["pg_dump", "-h", s.postgres_host, "-p", str(s.postgres_port), "-U", s.postgres_user, s.airflow_db],
+        env={**os.environ, "PGPASSWORD": s.postgres_password},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "serialized_dag" in dump and "example_pipeline" in dump
+    with closing(native_platform.postgres.connect(s.airflow_db)) as conn, conn.cursor() as cur:
+        cur.execute("select data_compressed from serialized_dag where data_compressed is not null")
+        compressed = [zlib.decompress(bytes(row[0])).decode() for row in cur.fetchall()]
+    logs = [
+        p.read_text(errors="replace")
+        for p in (native_platform.airflow_home / "logs").rglob("*")
+        if p.is_file()
+    ]
+    assert logs, "the runs above wrote task logs"
+    places = {"metadata database dump": [dump], "compressed serialised DAGs": compressed, "task logs": logs}
+    places["local-up summary"] = [summary(native_platform)]
+    leaks = [
+        f"{what} in {where}"
+        for what, value in secrets_.items()
+        for where, texts in places.items()
+        if any(value in text for text in texts)
+    ]
+    assert not leaks, leaks
+    env_file_modes = {p: oct(p.stat().st_mode & 0o777) for p in Path(s.data_dir).rglob("*passwords*.json")}
+    assert all(mode == "0o600" for mode in env_file_modes.values()), env_file_modes

@@ -33,7 +33,6 @@ class Endpoint:
     scheme: str = "http"
     # Where the login is: the environment keys of `login_service` (default: `service`) in the compose model.
     user_key: str = ""
-    password_key: str = ""
     login_service: str = ""
 
 
@@ -45,7 +44,6 @@ ENDPOINTS = (
         "AIRFLOW_PORT",
         "/",
         user_key="AIRFLOW_ADMIN_USER",
-        password_key="AIRFLOW_ADMIN_PASSWORD",
         login_service="airflow-init",
     ),
     Endpoint(
@@ -55,7 +53,6 @@ ENDPOINTS = (
         "GRAFANA_PORT",
         "/",
         user_key="GF_SECURITY_ADMIN_USER",
-        password_key="GF_SECURITY_ADMIN_PASSWORD",
     ),
     Endpoint(
         "MinIO console",
@@ -64,7 +61,6 @@ ENDPOINTS = (
         "MINIO_CONSOLE_PORT",
         "/",
         user_key="MINIO_ROOT_USER",
-        password_key="MINIO_ROOT_PASSWORD",
     ),
     Endpoint(
         "MinIO S3 API",
@@ -73,7 +69,6 @@ ENDPOINTS = (
         "MINIO_PORT",
         "/",
         user_key="MINIO_ROOT_USER",
-        password_key="MINIO_ROOT_PASSWORD",
     ),
     Endpoint("Prometheus", "prometheus", 9090, "PROMETHEUS_PORT", "/"),
     Endpoint("Alertmanager", "alertmanager", 9093, "ALERTMANAGER_PORT", "/"),
@@ -88,7 +83,6 @@ ENDPOINTS = (
         "",
         scheme="postgresql",
         user_key="POSTGRES_USER",
-        password_key="POSTGRES_PASSWORD",
     ),
     Endpoint("Flower (celery profile)", "flower", 5555, "FLOWER_PORT", "/"),
 )
@@ -267,7 +261,8 @@ def url_table(model: dict, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> str:
         login = "-"
         if endpoint.user_key:
             env = services.get(endpoint.login_service or endpoint.service, {}).get("environment") or {}
-            login = f"{env.get(endpoint.user_key, '?')} / {env.get(endpoint.password_key, '?')}"
+            # Passwords stay in .env: make's output (terminals, CI logs) never shows a secret.
+            login = f"{env.get(endpoint.user_key, '?')} (password in .env)"
         rows.append((endpoint.name, url, login))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(row[i].ljust(widths[i]) for i in range(3)).rstrip() for row in rows]

@@ -57,9 +57,16 @@ def manifest_path(settings: Settings) -> Path:
     return artifacts_dir(settings) / "target" / "manifest.json"
 
 
-def dbt_env(settings: Settings) -> dict[str, str]:
-    """Environment every dbt invocation needs: absolute paths, so the working directory never matters."""
-    return {
+# Secrets dbt reads with env_var(): never handed to Cosmos, which would store them in every serialised DAG.
+SECRET_ENV = ("POSTGRES_PASSWORD",)
+
+
+def dbt_env(settings: Settings, include_secrets: bool = True) -> dict[str, str]:
+    """Environment every dbt invocation needs: absolute paths, so the working directory never matters.
+
+    Without secrets for Cosmos: its tasks inherit the password from the worker's own environment instead.
+    """
+    env = {
         "WAREHOUSE": settings.warehouse,
         "DUCKDB_PATH": str(settings.duckdb_path),
         "DBT_PROFILES_DIR": str(settings.dbt_profiles_dir),
@@ -71,6 +78,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
         # Offline sandbox: a bring-your-own project without this flag would try to phone home.
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    return env if include_secrets else {k: v for k, v in env.items() if k not in SECRET_ENV}
 
 
 @dataclass

@@ -236,7 +236,7 @@ def status(platform: Platform) -> dict[str, bool]:
 def summary(platform: Platform, seconds: float | None = None) -> str:
     s = platform.settings
     rows = [
-        ("Airflow UI", platform.api_url, f"login {platform.admin_user} / {platform.admin_password}"),
+        ("Airflow UI", platform.api_url, f"login {platform.admin_user} (AIRFLOW_ADMIN_PASSWORD in .env)"),
         ("Airflow REST API", f"{platform.api_url}/api/v2", "token: POST /auth/token"),
         ("PostgreSQL", f"{s.postgres_host}:{s.postgres_port}", f"user {s.postgres_user} (password in .env)"),
         (

@@ -45,7 +45,7 @@ def project_config(settings: Settings | None = None) -> ProjectConfig:
         snapshots_relative_path=paths["snapshot-paths"],
         manifest_path=manifest_path(settings),
         project_name=dbt_project_name(settings.dbt_project_dir),
-        env_vars=dbt_env(settings),
+        env_vars=dbt_env(settings, include_secrets=False),
         partial_parse=True,
     )
 
