@@ -180,6 +180,7 @@ class IngestionSettings:
     pageviews_source: str
     parking_source: str
     http_timeout_seconds: float
+    object_store_retry_seconds: float
     audit_tolerance_pct: float
     stale_after_minutes: float
 
@@ -196,6 +197,7 @@ def get_ingestion_settings() -> IngestionSettings:
         pageviews_source=_source_location("PAGEVIEWS_SOURCE", DEFAULT_PAGEVIEWS_SOURCE),
         parking_source=_source_location("STAVANGER_PARKING_URL", DEFAULT_PARKING_SOURCE),
         http_timeout_seconds=float(os.getenv("INGESTION_HTTP_TIMEOUT_SECONDS", "60")),
+        object_store_retry_seconds=float(os.getenv("OBJECT_STORE_RETRY_SECONDS", "60")),
         audit_tolerance_pct=float(os.getenv("AUDIT_TOLERANCE_PCT", "0")),
         stale_after_minutes=float(os.getenv("LEDGER_STALE_AFTER_MINUTES", "60")),
     )

@@ -14,6 +14,35 @@ from de_sandbox.settings import IngestionSettings, get_ingestion_settings
 
 # A fixed region spares the client a GetBucketLocation round trip and suits MinIO and the stand-in alike.
 REGION = "us-east-1"
+# Backoff between retries doubles from 1 s up to this cap (urllib3's Retry).
+BACKOFF_CAP_S = 8.0
+
+
+def retry_policy(budget_seconds: float) -> urllib3.Retry:
+    """urllib3's Retry with exponential backoff (0, 1, 2, 4, 8, 8, ... s) spanning about `budget_seconds`:
+    a store that restarts within the budget is waited for, one that stays down fails the task after it."""
+    retries, waited = 0, 0.0
+    while waited < budget_seconds:
+        retries += 1
+        waited += 0.0 if retries == 1 else min(0.5 * 2 ** (retries - 1), BACKOFF_CAP_S)
+    return urllib3.Retry(
+        total=retries,
+        backoff_factor=0.5,
+        backoff_max=BACKOFF_CAP_S,
+        status_forcelist=[500, 502, 503, 504],
+        raise_on_status=False,
+    )
+
+
+def _client(settings: IngestionSettings, retries: urllib3.Retry | int) -> Minio:
+    return Minio(
+        settings.minio_endpoint,
+        access_key=settings.minio_access_key,
+        secret_key=settings.minio_secret_key,
+        secure=settings.minio_secure,
+        region=REGION,
+        http_client=urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=60), retries=retries),
+    )
 
 
 class ObjectStoreUnavailable(RuntimeError):
@@ -32,18 +61,7 @@ class ObjectStore:
 
     def __init__(self, settings: IngestionSettings | None = None) -> None:
         self.settings = settings or get_ingestion_settings()
-        self.client = Minio(
-            self.settings.minio_endpoint,
-            access_key=self.settings.minio_access_key,
-            secret_key=self.settings.minio_secret_key,
-            secure=self.settings.minio_secure,
-            region=REGION,
-            http_client=urllib3.PoolManager(
-                timeout=urllib3.Timeout(connect=5, read=60),
-                # Few quick retries: an unreachable store should fail a task in seconds, not minutes.
-                retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
-            ),
-        )
+        self.client = _client(self.settings, retry_policy(self.settings.object_store_retry_seconds))
         self.raw_bucket = self.settings.bucket_raw
         self.archive_bucket = self.settings.bucket_archive
 
@@ -55,7 +73,8 @@ class ObjectStore:
                     self.client.make_bucket(bucket)
         except urllib3.exceptions.HTTPError as exc:
             raise ObjectStoreUnavailable(
-                f"object store at {self.settings.minio_endpoint} (MINIO_ENDPOINT) does not answer: start it with "
+                f"object store at {self.settings.minio_endpoint} (MINIO_ENDPOINT) did not answer for "
+                f"{self.settings.object_store_retry_seconds:g} s (OBJECT_STORE_RETRY_SECONDS): start it with "
                 "`make local-up` (native) or `make up` (compose); `make run` starts a stand-in by itself"
             ) from exc
 
@@ -93,8 +112,9 @@ class ObjectStore:
         return StoredObject(self.archive_bucket, key, size)
 
     def is_reachable(self) -> bool:
+        """One quick try, no retries: for probes that poll."""
         try:
-            self.client.list_buckets()
+            _client(self.settings, retries=0).list_buckets()
         except Exception:  # noqa: BLE001 - any connection or auth failure means "not usable"
             return False
         return True
