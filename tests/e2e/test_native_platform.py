@@ -239,3 +239,36 @@ def test_no_secret_in_the_metadata_db_task_logs_or_the_summary(native_platform):
     assert not leaks, leaks
     env_file_modes = {p: oct(p.stat().st_mode & 0o777) for p in Path(s.data_dir).rglob("*passwords*.json")}
     assert all(mode == "0o600" for mode in env_file_modes.values()), env_file_modes
+
+
+def _task_process(ti_ids: dict[str, str]) -> tuple[int, str] | None:
+    """(pid, task_id) of a running task process of these task instances (titled `airflow worker -- <ti id>`)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        ti_id = title.removeprefix("airflow worker -- ")
+        if ti_id != title and ti_id in ti_ids:
+            return int(cmdline.parent.name), ti_ids[ti_id]
+    return None
+
+
+def test_a_killed_task_process_is_noticed_and_retried(native_platform, airflow_api, record_timing):
+    """kill -9 the process running a task: its supervisor reports the failure, the task's retry succeeds."""
+    airflow_api.wait_for_dag(EXAMPLE_DAG, timeout=60)
+    run_id = airflow_api.trigger(EXAMPLE_DAG)
+    body = airflow_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
+    ti_ids = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}
+    deadline = time.monotonic() + 600
+    while (found := _task_process(ti_ids)) is None:
+        assert time.monotonic() < deadline, "no task process of the run seen"
+        time.sleep(0.05)
+    pid, task_id = found
+    os.kill(pid, signal.SIGKILL)
+    killed_at = time.monotonic()
+    state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=1200)
+    record_timing("task_kill_run_to_success", time.monotonic() - killed_at)
+    assert state == "success", airflow_api.task_states(EXAMPLE_DAG, run_id)
+    ti = airflow_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances/{task_id}")
+    assert ti["try_number"] == 2, f"{task_id} was killed once and retried once: {ti}"
