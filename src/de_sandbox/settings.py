@@ -222,6 +222,14 @@ def get_cosmos_settings() -> CosmosSettings:
 
 
 PLACEHOLDER_SECRET = "change-me"
+EXECUTORS = ("LocalExecutor", "CeleryExecutor")
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = os.getenv(name) or default
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not supported; choose one of {', '.join(allowed)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -237,14 +245,26 @@ class PlatformSettings:
     exporter_port: int
     # false starts a plain `airflow scheduler` (tasks then import dbt themselves).
     scheduler_preload: bool
+    # LocalExecutor, or CeleryExecutor: Redis and `celery_workers` workers join the platform.
+    executor: str
+    celery_workers: int
+    redis_port: int
+    redis_password: str
+
+    @property
+    def celery(self) -> bool:
+        return self.executor == "CeleryExecutor"
 
     def require_secrets(self) -> None:
         """Fail naming the first secret that is unset or still the .env.example placeholder."""
-        for name, value in (
+        required = [
             ("AIRFLOW_ADMIN_PASSWORD", self.admin_password),
             ("AIRFLOW_FERNET_KEY", self.fernet_key),
             ("AIRFLOW_JWT_SECRET", self.jwt_secret),
-        ):
+        ]
+        if self.celery:
+            required.append(("REDIS_PASSWORD", self.redis_password))
+        for name, value in required:
             if not value or value == PLACEHOLDER_SECRET:
                 raise RuntimeError(
                     f"{name} is not set: set it in .env (`de-sandbox init-env` writes one if missing)"
@@ -262,6 +282,10 @@ def get_platform_settings() -> PlatformSettings:
         prometheus_port=int(os.getenv("PROMETHEUS_PORT", "9090")),
         exporter_port=int(os.getenv("EXPORTER_PORT", "9108")),
         scheduler_preload=env_flag("SCHEDULER_PRELOAD", True),
+        executor=_choice("AIRFLOW_EXECUTOR", "LocalExecutor", EXECUTORS),
+        celery_workers=int(os.getenv("CELERY_WORKERS", "2")),
+        redis_port=int(os.getenv("REDIS_PORT", "6379")),
+        redis_password=os.getenv("REDIS_PASSWORD", ""),
     )
 
 

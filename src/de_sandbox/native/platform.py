@@ -21,6 +21,7 @@ from de_sandbox.airflow_env import airflow_env
 from de_sandbox.dbt.project import dbt_executable, ensure_manifest
 from de_sandbox.envfile import ensure_env_file
 from de_sandbox.native.airflow import airflow_services, prepare_airflow
+from de_sandbox.native.celery import CELERY_EXECUTOR, broker_url, celery_env, redis_service, worker_services
 from de_sandbox.native.keeper import describe_exit
 from de_sandbox.native.monitoring import monitoring_services
 from de_sandbox.native.objectstore import object_store_services
@@ -54,6 +55,10 @@ class Platform:
     exporter_port: int
     minio_endpoint: str
     scheduler_preload: bool = True
+    executor: str = "LocalExecutor"
+    celery_workers: int = 2
+    redis_port: int = 6379
+    redis_password: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, dags_folder: Path | None = None) -> Platform:
@@ -72,10 +77,16 @@ class Platform:
             exporter_port=platform.exporter_port,
             minio_endpoint=get_ingestion_settings().minio_endpoint,
             scheduler_preload=platform.scheduler_preload,
+            executor=platform.executor,
+            celery_workers=platform.celery_workers,
+            redis_port=platform.redis_port,
+            redis_password=platform.redis_password,
         )
 
     @classmethod
-    def throwaway(cls, data_dir: Path, warehouse: str = "postgres") -> Platform:
+    def throwaway(
+        cls, data_dir: Path, warehouse: str = "postgres", executor: str = "LocalExecutor"
+    ) -> Platform:
         """A private platform under `data_dir` on free ports with fresh secrets, beside any other one: for tests
         and benchmarks. The DAGs and the GX context are copies, so nothing is written into the repository."""
         dags_folder = data_dir / "dags"
@@ -107,6 +118,9 @@ class Platform:
             exporter_port=free_port(),
             minio_endpoint=f"{LOOPBACK}:{free_port()}",
             scheduler_preload=get_platform_settings().scheduler_preload,
+            executor=executor,
+            redis_port=free_port(),
+            redis_password=secrets.token_urlsafe(24),
         )
 
     @property
@@ -124,6 +138,14 @@ class Platform:
     @property
     def log_dir(self) -> Path:
         return Supervisor(self.settings.data_dir).log_dir
+
+    @property
+    def celery(self) -> bool:
+        return self.executor == CELERY_EXECUTOR
+
+    @property
+    def broker_url(self) -> str:
+        return broker_url(self.redis_port, self.redis_password)
 
     @property
     def api_url(self) -> str:
@@ -149,13 +171,22 @@ class Platform:
             "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
             # Health comes from the api-server's monitor here; compose's healthcheck needs the scheduler's own server.
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+            **(celery_env(s, self.redis_port, self.redis_password) if self.celery else {}),
         }
         return {**os.environ, **airflow_env(s, self.airflow_home, self.postgres.url(s.airflow_db), native)}
 
     def services(self) -> list[ServiceSpec]:
-        """Airflow, the S3 stand-in (when MINIO_ENDPOINT is on loopback), Prometheus and the exporter."""
+        """Airflow, the S3 stand-in (when MINIO_ENDPOINT is on loopback), Prometheus and the exporter; with
+        Celery, Redis and the workers too."""
+        celery = []
+        if self.celery:
+            celery = [
+                redis_service(self.settings.data_dir / "redis", self.redis_port, self.redis_password),
+                *worker_services(self.celery_workers, self.run_dir, self.broker_url, self.scheduler_preload),
+            ]
         return [
             *airflow_services(self.airflow_port, self.scheduler_preload),
+            *celery,
             *object_store_services(self.minio_endpoint),
             *monitoring_services(
                 self.settings.data_dir,
