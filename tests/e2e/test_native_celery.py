@@ -108,10 +108,6 @@ def test_a_killed_worker_loses_no_run_and_duckdb_keeps_one_writer(celery_platfor
     assert state == "success", celery_api.task_states(EXAMPLE_DAG, run_id)
     ti = celery_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances/{task_id}")
     assert ti["try_number"] == 2, ti
-    other = 3 - worker
-    assert ti_id_in_log(supervisor.log_file(f"celery-worker-{other}"), ti["id"]), (
-        "retried on the other worker"
-    )
 
     spans = sorted(
         (t["start_date"], t["end_date"], t["task_id"])
