@@ -120,6 +120,19 @@ def phase(
             (pipeline, window_start, name),
         )
         record = PhaseRecord(pipeline, window_start, window_end, name, attempt, run_id, utcnow())
+        # An earlier attempt still `running` ended without a word (its process killed, its database gone).
+        connection.execute(
+            f"update {LEDGER_TABLE} set status = ?, error = ? where pipeline = ? and window_start = ?"
+            " and phase = ? and status = ?",
+            (
+                STALE,
+                f"stale: superseded by attempt {attempt}; this attempt ended without recording how",
+                pipeline,
+                window_start,
+                name,
+                RUNNING,
+            ),
+        )
         connection.execute(
             f"insert into {LEDGER_TABLE} (pipeline, window_start, window_end, phase, attempt, run_id, status,"
             " started_at) values (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -173,6 +173,24 @@ def test_stale_phase_is_detected_and_reported(ingestion_env):
     assert stale["error"].startswith("stale: still running phase load since")
 
 
+def test_an_attempt_that_died_silently_is_superseded_by_the_next_one(ingestion_env):
+    """A load whose process died (or whose database went away) left its row `running`: the retry's attempt marks
+    it stale, so the ledger never shows two loads of one window in flight."""
+    with connect() as connection:
+        ledger.ensure_ops_schema(connection)
+        connection.execute(
+            "insert into ops.run_ledger (pipeline, window_start, window_end, phase, attempt, run_id, status,"
+            " started_at) values (?, ?, ?, 'load', 1, 'run', 'running', ?)",
+            (SPEC.name, HOUR, NEXT, ledger.utcnow()),
+        )
+    with ledger.phase(SPEC.name, HOUR, NEXT, "load", "run"):
+        pass
+    loads = [(r["attempt"], r["status"]) for r in ledger.rows(SPEC.name, HOUR) if r["phase"] == "load"]
+    assert loads == [(1, "stale"), (2, "success")]
+    (first,) = [r for r in ledger.rows(SPEC.name, HOUR) if r["attempt"] == 1]
+    assert first["error"].startswith("stale: superseded by attempt 2")
+
+
 @pytest.mark.timeout(900)
 def test_same_window_three_times_gives_identical_counts(ingestion_env, tmp_path, store):
     """Idempotency: extract, load, dbt, audit, archive of one hour (with two bad lines), three times over."""
