@@ -212,7 +212,7 @@ SPEC = PipelineSpec(
     raw_ddl=RAW_DDL,
     fetch=_fetch,
     parse=_parse,
-    target_table="intermediate.int_stavanger_parking__snapshots",
+    target_table="intermediate.int_parking_snapshots_enriched",
     target_window_column="window_start",
     freshness_sla_seconds=2 * 3600,
 )

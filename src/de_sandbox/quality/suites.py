@@ -1,4 +1,5 @@
-"""Expectation suites for warehouse tables, built by small factory functions and registered per dbt project.
+"""Expectation suites for warehouse tables, built by small factory functions and registered per dbt project:
+whole tables (checked by `gx-validate` after a build) and ingestion targets (checked one window at a time).
 
 GX takes ~15 s to import, so each factory imports it lazily: DAG parsing and the registry stay fast.
 """
@@ -19,12 +20,14 @@ EMAIL_REGEX = r"^[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$"
 
 @dataclass(frozen=True)
 class TableSuite:
-    """One warehouse table and the factory that builds its expectation suite."""
+    """One warehouse table and the factory that builds its expectation suite; a window suite checks only the
+    rows whose `window_column` equals the window's start."""
 
     project: str
     schema: str
     table: str
     build: Callable[[str], ExpectationSuite]
+    window_column: str | None = None
 
     @property
     def name(self) -> str:
@@ -94,6 +97,37 @@ def fct_orders_suite(name: str) -> ExpectationSuite:
     )
 
 
+def fct_wikipedia_pageviews_window_suite(name: str) -> ExpectationSuite:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name=name,
+        expectations=[
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToBeUnique(column="pageview_key"),
+            gxe.ExpectColumnValuesToNotBeNull(column="page_key"),
+            gxe.ExpectColumnValuesToBeBetween(column="count_views", min_value=0),
+            gxe.ExpectColumnValuesToBeBetween(column="hour_of_day", min_value=0, max_value=23),
+        ],
+    )
+
+
+def int_parking_snapshots_window_suite(name: str) -> ExpectationSuite:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
+    return gx.ExpectationSuite(
+        name=name,
+        expectations=[
+            gxe.ExpectTableRowCountToBeBetween(min_value=1),
+            gxe.ExpectColumnValuesToBeUnique(column="snapshot_key"),
+            gxe.ExpectColumnValuesToNotBeNull(column="parking_house"),
+            gxe.ExpectColumnValuesToBeBetween(column="free_spaces", min_value=0),
+        ],
+    )
+
+
 # Keyed by the dbt project's `name:`; a bring-your-own project absent here has no suites.
 SUITES: dict[str, tuple[TableSuite, ...]] = {
     "de_sandbox": (
@@ -103,7 +137,40 @@ SUITES: dict[str, tuple[TableSuite, ...]] = {
     ),
 }
 
+# The ingestion pipelines' targets, validated window by window as each run lands.
+WINDOW_SUITES: dict[str, tuple[TableSuite, ...]] = {
+    "de_sandbox": (
+        TableSuite(
+            "de_sandbox",
+            "marts",
+            "fct_wikipedia_pageviews",
+            fct_wikipedia_pageviews_window_suite,
+            "pageview_hour",
+        ),
+        TableSuite(
+            "de_sandbox",
+            "intermediate",
+            "int_parking_snapshots_enriched",
+            int_parking_snapshots_window_suite,
+            "window_start",
+        ),
+    ),
+}
+
 
 def suites_for_project(project: str) -> tuple[TableSuite, ...]:
     """The table suites registered for a dbt project name; empty when none apply."""
     return SUITES.get(project, ())
+
+
+def window_suites_for_project(project: str) -> tuple[TableSuite, ...]:
+    """The window suites of the ingestion targets a dbt project builds; empty when none apply."""
+    return WINDOW_SUITES.get(project, ())
+
+
+def window_suite(project: str, table: str) -> TableSuite:
+    """The window suite of a `schema.table`; KeyError names the table when none is registered."""
+    for table_suite in window_suites_for_project(project):
+        if f"{table_suite.schema}.{table_suite.table}" == table:
+            return table_suite
+    raise KeyError(f"no window expectation suite registered for {table!r} in dbt project {project!r}")

@@ -1,4 +1,5 @@
-"""Ingestion test fixtures: a real S3-compatible server (moto, on a free port), a DuckDB file in tmp_path."""
+"""Ingestion test fixtures: a real S3-compatible server (moto, on a free port), a DuckDB file and a copy of the
+GX context in tmp_path."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ def ingestion_env(s3_endpoint, tmp_path, monkeypatch):
     number = next(_bucket_numbers)
     pageview_source = tmp_path / "pageviews"
     shutil.copytree(REPO_ROOT / "seeds" / "wikipedia_pageviews", pageview_source)
+    gx_root = shutil.copytree(
+        REPO_ROOT / "great_expectations", tmp_path / "gx", ignore=shutil.ignore_patterns("uncommitted")
+    )
     env = {
         "DE_SANDBOX_ENV_FILE": str(tmp_path / "no.env"),
         "WAREHOUSE": "duckdb",
@@ -39,6 +43,7 @@ def ingestion_env(s3_endpoint, tmp_path, monkeypatch):
         "PAGEVIEWS_SOURCE": str(pageview_source),
         "STAVANGER_PARKING_URL": str(REPO_ROOT / "seeds" / "stavanger_parking"),
         "AUDIT_TOLERANCE_PCT": "0",
+        "GX_ROOT_DIR": str(gx_root),
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

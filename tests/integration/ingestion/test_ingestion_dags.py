@@ -40,7 +40,7 @@ def test_wikipedia_pageviews_hour(embedded_airflow, ingestion_env, store):
     assert (audit_row["rows_source"], audit_row["rows_stage"], audit_row["rows_target"]) == (300, 300, 300)
     with connect() as connection:
         views = connection.scalar(
-            "select count(*) from marts.wikipedia_pageviews where pageview_hour = ?", (window,)
+            "select count(*) from marts.fct_wikipedia_pageviews_enriched where pageview_hour = ?", (window,)
         )
     assert views == 300
     assert store.list_keys(store.raw_bucket, "wikipedia_pageviews/") == []
@@ -61,7 +61,7 @@ def test_stavanger_parking_hour(embedded_airflow, ingestion_env, store):
     rows = ledger.rows("stavanger_parking", datetime(2026, 1, 1, 14))
     assert [(r["phase"], r["status"]) for r in rows] == [(phase, "success") for phase in PHASES]
     with connect() as connection:
-        assert connection.scalar("select count(*) from marts.fct_stavanger_parking__occupancy_hourly") == 8
+        assert connection.scalar("select count(*) from marts.fct_parking_occupancy_hourly") == 8
     assert len(store.list_keys(store.archive_bucket, "stavanger_parking/")) == 4
 
 

@@ -1,5 +1,5 @@
-"""stavanger_parking phases against a real S3-compatible server and DuckDB: recorded responses through bronze,
-silver and gold, GX validation, and an API error response recorded in the run ledger."""
+"""stavanger_parking phases against a real S3-compatible server and DuckDB: recorded responses through staging,
+intermediate and marts, GX validation, and an API error response recorded in the run ledger."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ END = START + timedelta(hours=1)
 
 
 @pytest.mark.timeout(900)
-def test_window_through_bronze_silver_gold(ingestion_env, tmp_path, store):
+def test_window_through_staging_intermediate_marts(ingestion_env, tmp_path, store):
     keys = extract(SPEC, START, END, "run-1")
     counts = load(SPEC, START, END, keys, "run-1")
     run_dbt(tmp_path, "tag:parking", f"{START:%Y-%m-%d %H:%M:%S}", f"{END:%Y-%m-%d %H:%M:%S}")
@@ -36,19 +36,18 @@ def test_window_through_bronze_silver_gold(ingestion_env, tmp_path, store):
     assert audit(SPEC, START, END, "run-1")["target"] == 4 * houses
     assert validate(SPEC, START, END, "run-1") == 4 * houses
     with connect() as connection:
-        gold = connection.execute(
+        hourly = connection.execute(
             "select parking_house, snapshot_hour, snapshots, min_free_spaces, max_free_spaces,"
-            " avg_free_spaces from marts.fct_stavanger_parking__occupancy_hourly order by parking_house"
+            " avg_free_spaces from marts.fct_parking_occupancy_hourly order by parking_house"
         )
-    assert len(gold) == houses
-    assert all(row[1] == START and row[2] == 4 and row[3] <= row[5] <= row[4] for row in gold)
+    assert len(hourly) == houses
+    assert all(row[1] == START and row[2] == 4 and row[3] <= row[5] <= row[4] for row in hourly)
     phases = [(r["phase"], r["status"]) for r in ledger.rows(SPEC.name)]
     assert phases == [(p, "success") for p in ("extract", "load", "audit", "validate")]
 
     with connect() as connection:
         connection.execute(
-            "update intermediate.int_stavanger_parking__snapshots set free_spaces = -1"
-            " where parking_house = ?",
+            "update intermediate.int_parking_snapshots_enriched set free_spaces = -1 where parking_house = ?",
             ("Posten",),
         )
     with pytest.raises(ValidationError, match="failed: expect_column_values_to_be_between free_spaces"):

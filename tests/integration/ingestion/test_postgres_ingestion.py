@@ -18,10 +18,10 @@ pytestmark = pytest.mark.integration
 HOUR = datetime(2026, 1, 1, 9)
 NEXT = HOUR + timedelta(hours=1)
 OWN_RELATIONS = (
-    "marts.wikipedia_pageviews",
+    "marts.fct_wikipedia_pageviews_enriched",
     "marts.fct_wikipedia_pageviews",
-    "marts.dim_wikipedia_page",
-    "staging.stg_wikipedia_pageviews",
+    "marts.dim_wikipedia_pages",
+    "staging.stg_wikipedia__pageviews",
     "raw.wikipedia_pageviews",
     "ops.run_ledger",
     "ops.quarantine",
@@ -36,7 +36,7 @@ def postgres_warehouse(postgres_server, ingestion_env, monkeypatch):
         monkeypatch.setenv(name, value)
     with connect() as connection:
         for relation in OWN_RELATIONS:
-            kind = "view" if relation == "marts.wikipedia_pageviews" else "table"
+            kind = "view" if relation == "marts.fct_wikipedia_pageviews_enriched" else "table"
             connection.execute(f"drop {kind} if exists {relation} cascade")
     return server
 

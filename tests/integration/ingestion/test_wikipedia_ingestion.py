@@ -43,15 +43,16 @@ def warehouse_counts(start: datetime) -> dict:
             ),
         }
         if connection.table_exists("marts", "fct_wikipedia_pageviews"):
-            for table in ("staging.stg_wikipedia_pageviews", "marts.fct_wikipedia_pageviews"):
+            for table in ("staging.stg_wikipedia__pageviews", "marts.fct_wikipedia_pageviews"):
                 counts[table] = connection.scalar(
                     f"select count(*) from {table} where pageview_hour = ?", (start,)
                 )
-            counts["marts.dim_wikipedia_page"] = connection.scalar(
-                "select count(*) from marts.dim_wikipedia_page"
+            counts["marts.dim_wikipedia_pages"] = connection.scalar(
+                "select count(*) from marts.dim_wikipedia_pages"
             )
             counts["views"] = connection.scalar(
-                "select sum(count_views) from marts.wikipedia_pageviews where pageview_hour = ?", (start,)
+                "select sum(count_views) from marts.fct_wikipedia_pageviews_enriched where pageview_hour = ?",
+                (start,),
             )
     return counts
 
@@ -233,10 +234,10 @@ def test_backfill_of_24_hours(ingestion_env, tmp_path, monkeypatch):
     assert all(a == {**c, "target": c["stage"]} for a, c in zip(audits, loaded, strict=True))
     with connect() as connection:
         per_hour = connection.execute(
-            "select pageview_hour, count(*), sum(count_views) from marts.wikipedia_pageviews"
+            "select pageview_hour, count(*), sum(count_views) from marts.fct_wikipedia_pageviews_enriched"
             " group by pageview_hour order by pageview_hour"
         )
-        pages = connection.scalar("select count(*) from marts.dim_wikipedia_page")
+        pages = connection.scalar("select count(*) from marts.dim_wikipedia_pages")
     assert [row[0] for row in per_hour] == hours
     assert sum(row[1] for row in per_hour) == 24 * 300
 

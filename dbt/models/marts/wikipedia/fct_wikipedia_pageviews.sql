@@ -11,7 +11,7 @@ with
 
 pageviews as (
 
-    select * from {{ ref('stg_wikipedia_pageviews') }}
+    select * from {{ ref('stg_wikipedia__pageviews') }}
     {{ ingestion_window_filter('pageview_hour') }}
 
 ),

@@ -1,4 +1,4 @@
-{#- Bronze: the landed snapshots as delivered, renamed and typed, one row per record. -#}
+{#- The landed snapshots as delivered, renamed and typed, one row per record. -#}
 
 with
 

@@ -5,7 +5,7 @@
         unique_key='window_start',
     )
 }}
-{#- Silver: one row per parking house and snapshot time, with its hour; each run replaces its window. -#}
+{#- One row per parking house and snapshot time, with its hour; each run replaces its window. -#}
 
 with
 

@@ -5,13 +5,13 @@
         unique_key='snapshot_hour',
     )
 }}
-{#- Gold: re-aggregates every hour the run's window touched, over all silver rows of those hours. -#}
+{#- Re-aggregates every hour the run's window touched, over all intermediate rows of those hours. -#}
 
 with
 
 snapshots as (
 
-    select * from {{ ref('int_stavanger_parking__snapshots') }}
+    select * from {{ ref('int_parking_snapshots_enriched') }}
 
 ),
 

@@ -10,7 +10,7 @@ facts as (
 
 pages as (
 
-    select * from {{ ref('dim_wikipedia_page') }}
+    select * from {{ ref('dim_wikipedia_pages') }}
 
 ),
 
