@@ -82,10 +82,12 @@ def test_a_killed_worker_loses_no_run_and_duckdb_keeps_one_writer(celery_platfor
     supervisor = Supervisor(celery_platform.settings.data_dir)
     celery_api.wait_for_dag(EXAMPLE_DAG, timeout=120)
     run_id = celery_api.trigger(EXAMPLE_DAG)
-    body = celery_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
-    ti_ids = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}
-    deadline = time.monotonic() + 600
+    ti_ids: dict[str, str] = {}
+    refreshed, deadline = 0.0, time.monotonic() + 600
     while (found := _running_task(ti_ids)) is None:
+        if time.monotonic() - refreshed > 1:  # the scheduler creates the run's task instances a moment later
+            body = celery_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
+            ti_ids, refreshed = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}, time.monotonic()
         assert time.monotonic() < deadline, "no task of the run seen running"
         time.sleep(0.05)
     task_pid, task_id = found
@@ -95,8 +97,12 @@ def test_a_killed_worker_loses_no_run_and_duckdb_keeps_one_writer(celery_platfor
     os.killpg(supervisor.running(f"celery-worker-{worker}").pid, signal.SIGKILL)
     os.killpg(os.getpgid(task_pid), signal.SIGKILL)
     killed_at = time.monotonic()
-    killed_ti = {tid: name for tid, name in ti_ids.items() if name == task_id}
-    while (retry := _running_task(killed_ti)) is None or retry[0] == task_pid:
+    # A retry runs as a new try with a task-instance id of its own.
+    retry_ids: dict[str, str] = {}
+    while (retry := _running_task(retry_ids)) is None or retry[0] == task_pid:
+        if time.monotonic() - refreshed > 1:
+            ti = celery_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances/{task_id}")
+            retry_ids, refreshed = {ti["id"]: task_id}, time.monotonic()
         assert time.monotonic() - killed_at < 300, f"{task_id} not retried within 300 s"
         time.sleep(0.05)
     retried_on = next((keepers[pid] for pid in _parents(retry[0]) if pid in keepers), None)

@@ -258,10 +258,12 @@ def test_a_killed_task_process_is_noticed_and_retried(native_platform, airflow_a
     """kill -9 the process running a task: its supervisor reports the failure, the task's retry succeeds."""
     airflow_api.wait_for_dag(EXAMPLE_DAG, timeout=60)
     run_id = airflow_api.trigger(EXAMPLE_DAG)
-    body = airflow_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
-    ti_ids = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}
-    deadline = time.monotonic() + 600
+    ti_ids: dict[str, str] = {}
+    refreshed, deadline = 0.0, time.monotonic() + 600
     while (found := _task_process(ti_ids)) is None:
+        if time.monotonic() - refreshed > 1:  # the scheduler creates the run's task instances a moment later
+            body = airflow_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
+            ti_ids, refreshed = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}, time.monotonic()
         assert time.monotonic() < deadline, "no task process of the run seen"
         time.sleep(0.05)
     pid, task_id = found
