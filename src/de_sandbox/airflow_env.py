@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,12 +12,22 @@ from de_sandbox.settings import Settings
 
 _MIGRATED_STAMP = ".migrated-{version}"
 
+# OpenLineage job namespace of every DAG and dbt model of the sandbox.
+LINEAGE_NAMESPACE = "de_sandbox"
+
 
 def warehouse_conn_uri(settings: Settings) -> str:
     """AIRFLOW_CONN_WAREHOUSE for the selected warehouse (DuckDB file or the Postgres warehouse database)."""
     if settings.warehouse == "duckdb":
         return f"duckdb://{settings.duckdb_path}"
     return settings.postgres_url(settings.warehouse_db, driver="postgres")
+
+
+def lineage_transport(settings: Settings) -> str:
+    """[openlineage] transport: the client's file transport, a timestamped file per event (no shared appends)."""
+    return json.dumps(
+        {"type": "file", "log_file_path": str(settings.lineage_dir / "events"), "append": False}
+    )
 
 
 def airflow_env(settings: Settings, airflow_home: Path, metadata_url: str) -> dict[str, str]:
@@ -33,6 +44,11 @@ def airflow_env(settings: Settings, airflow_home: Path, metadata_url: str) -> di
         "AIRFLOW__COSMOS__ENABLE_CACHE": "True",
         # No telemetry: the sandbox may run offline, and a blocked call costs a timeout per task.
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # Cosmos's per-model assets in Airflow 3's URI form (postgres://host:port/db/schema/table), no warning.
+        "AIRFLOW__COSMOS__USE_DATASET_AIRFLOW3_URI_STANDARD": "True",
+        # OpenLineage events of every task, one JSON file each, read by `de-sandbox lineage`.
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": lineage_transport(settings),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": LINEAGE_NAMESPACE,
         "DO_NOT_TRACK": "1",
         "SCARF_NO_ANALYTICS": "true",
         "AIRFLOW_CONN_WAREHOUSE": warehouse_conn_uri(settings),
@@ -55,6 +71,14 @@ def apply(env: dict[str, str]) -> None:
     """Export into this process; call before the first `import airflow`."""
     os.environ.update(env)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    ensure_lineage_dir(env)
+
+
+def ensure_lineage_dir(env: dict[str, str]) -> None:
+    """The file transport does not create its folder: without it every lineage event is lost."""
+    transport = json.loads(env.get("AIRFLOW__OPENLINEAGE__TRANSPORT") or "{}")
+    if transport.get("type") == "file":
+        Path(transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def ensure_metadata_db(env: dict[str, str]) -> None:
