@@ -14,7 +14,11 @@ from de_sandbox.settings import get_settings
 def _lineage(args: argparse.Namespace) -> int:
     directory = args.events_dir or get_settings().lineage_dir
     edges = lineage_edges(directory, args.dag)
-    print(json.dumps([asdict(edge) for edge in edges], indent=2) if args.json else format_edges(edges))
+    print(
+        json.dumps([asdict(edge) for edge in edges], indent=2)
+        if args.json
+        else format_edges(edges, args.namespaces)
+    )
     return 0
 
 
@@ -24,5 +28,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--dag", help="only the jobs of this DAG")
     parser.add_argument("--events-dir", type=Path, help="event folder (default: DATA_DIR/lineage)")
+    parser.add_argument("--namespaces", action="store_true", help="show each table's database namespace")
     parser.add_argument("--json", action="store_true", help="print the edges as JSON")
     parser.set_defaults(func=_lineage)

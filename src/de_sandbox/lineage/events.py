@@ -8,16 +8,24 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# OpenLineage namespaces of databases (postgres://host:port, duckdb://path): their datasets are tables.
+WAREHOUSE_SCHEMES = ("postgres", "duckdb")
+
 
 @dataclass(frozen=True, order=True)
 class Node:
+    """An OpenLineage dataset: a table (database namespace), an object prefix (s3://bucket) or a path (file)."""
+
     namespace: str
     name: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.namespace}/{self.name}" if self.namespace == "file" else f"{self.namespace} {self.name}"
-        )
+        return f"file://{self.name}" if self.namespace == "file" else f"{self.namespace}/{self.name}"
+
+    def label(self, namespaces: bool = False) -> str:
+        """A warehouse table is shown as `database.schema.table` unless `namespaces`; other datasets whole."""
+        is_table = self.namespace.split("://")[0] in WAREHOUSE_SCHEMES
+        return self.name if is_table and not namespaces else str(self)
 
 
 @dataclass(frozen=True, order=True)
@@ -62,6 +70,9 @@ def lineage_edges(directory: Path, dag_id: str | None = None) -> list[Edge]:
     return table_edges(read_events(directory), dag_id) if directory.is_dir() else []
 
 
-def format_edges(edges: list[Edge]) -> str:
-    lines = [f"{edge.source}  ->  {edge.target}    [{edge.job}]" for edge in edges]
+def format_edges(edges: list[Edge], namespaces: bool = False) -> str:
+    """One line per edge, `source -> target  [job]`; tables without their namespace unless `namespaces`."""
+    lines = [
+        f"{edge.source.label(namespaces)} -> {edge.target.label(namespaces)}  [{edge.job}]" for edge in edges
+    ]
     return "\n".join(lines) if lines else "no lineage events yet"
