@@ -1,5 +1,5 @@
 {{ config(tags=['rollup']) }}
-{#- Rebuilt whole by the asset-driven DAG each time the hourly fact changes: a day's total is always complete. -#}
+{#- Rebuilt whole by the asset-driven DAG whenever the hourly fact changes: day totals stay complete. -#}
 
 with
 
