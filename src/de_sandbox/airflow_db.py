@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from de_sandbox.settings import get_platform_settings
+from de_sandbox.settings import get_platform_settings, get_settings
 
 # DuckDB allows one writer process: every task touching the DuckDB file queues on this one-slot pool.
 DUCKDB_POOL = "duckdb"
@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.login_file:
         platform = get_platform_settings()
         write_login_file(args.login_file, platform.admin_user, platform.admin_password)
+    # Compose's OpenLineage file transport writes here and does not create the folder itself.
+    get_settings().lineage_dir.mkdir(parents=True, exist_ok=True)
     prepare(args.migrate)
     return 0
 

@@ -3,6 +3,7 @@ reads too) plus each runtime's own paths, URLs and secrets."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -41,6 +42,13 @@ def warehouse_conn_uri(settings: Settings) -> str:
     return settings.postgres_url(settings.warehouse_db, driver="postgres")
 
 
+def lineage_transport(settings: Settings) -> str:
+    """[openlineage] transport: the client's file transport, a timestamped file per event (no shared appends)."""
+    return json.dumps(
+        {"type": "file", "log_file_path": str(settings.lineage_dir / "events"), "append": False}
+    )
+
+
 def airflow_env(
     settings: Settings, airflow_home: Path, metadata_url: str, runtime: Mapping[str, str] | None = None
 ) -> dict[str, str]:
@@ -54,6 +62,8 @@ def airflow_env(
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(airflow_home / "logs"),
             "AIRFLOW__COSMOS__CACHE_DIR": str(settings.data_dir / "cosmos-cache"),
+            # OpenLineage events of every task, one JSON file each, read by `de-sandbox lineage`.
+            "AIRFLOW__OPENLINEAGE__TRANSPORT": lineage_transport(settings),
             "AIRFLOW_CONN_WAREHOUSE": warehouse_conn_uri(settings),
             "DATA_DIR": str(settings.data_dir),
             "DUCKDB_PATH": str(settings.duckdb_path),
@@ -76,6 +86,14 @@ def apply(env: dict[str, str]) -> None:
     """Export into this process; call before the first `import airflow`."""
     os.environ.update(env)
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    ensure_lineage_dir(env)
+
+
+def ensure_lineage_dir(env: dict[str, str]) -> None:
+    """The file transport does not create its folder: without it every lineage event is lost."""
+    transport = json.loads(env.get("AIRFLOW__OPENLINEAGE__TRANSPORT") or "{}")
+    if transport.get("type") == "file":
+        Path(transport["log_file_path"]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def ensure_metadata_db(env: dict[str, str]) -> None:

@@ -15,6 +15,7 @@ def _registrars() -> list[Registrar]:
     from de_sandbox.compose import checks, preflight
     from de_sandbox.embedded import bench, commands
     from de_sandbox.ingestion import pageviews, parking
+    from de_sandbox.lineage import cli as lineage_cli
     from de_sandbox.metrics import exporter
     from de_sandbox.native import apt, objectstore, platform
     from de_sandbox.quality import cli as quality_cli
@@ -32,6 +33,7 @@ def _registrars() -> list[Registrar]:
         objectstore.register,
         pageviews.register,
         parking.register,
+        lineage_cli.register,
     ]
 
 

@@ -100,6 +100,11 @@ class Settings:
     def postgres_warehouse_url(self) -> str:
         return self.postgres_url(self.warehouse_db)
 
+    @property
+    def lineage_dir(self) -> Path:
+        """Where Airflow's OpenLineage file transport writes one JSON file per event."""
+        return self.data_dir / "lineage"
+
 
 def get_settings() -> Settings:
     load_dotenv_file()

@@ -105,3 +105,22 @@ def test_native_platform_may_not_redefine_a_shared_key(tmp_path, monkeypatch, na
     monkeypatch.setattr(airflow_env, "SHARED_SETTINGS_FILE", moved)
     with pytest.raises(ValueError, match="AIRFLOW__API__WORKERS"):
         Platform.from_settings(get_settings()).env()
+
+
+def test_lineage_events_go_to_a_file_transport_under_the_data_dir(tmp_path):
+    import dataclasses
+
+    from de_sandbox.airflow_env import ensure_lineage_dir
+
+    settings = dataclasses.replace(get_settings(), data_dir=tmp_path / "data")
+    env = airflow_env.airflow_env(settings, tmp_path / "home", "sqlite:///x.db")
+    assert env["AIRFLOW__COSMOS__USE_DATASET_AIRFLOW3_URI_STANDARD"] == "True"
+    transport = json.loads(env["AIRFLOW__OPENLINEAGE__TRANSPORT"])
+    assert transport == {
+        "type": "file",
+        "log_file_path": str(tmp_path / "data/lineage/events"),
+        "append": False,
+    }
+    assert not settings.lineage_dir.exists()
+    ensure_lineage_dir(env)
+    assert settings.lineage_dir.is_dir()

@@ -25,6 +25,7 @@ LAYERS = {
     "airflow_db": 1,
     "dbt": 2,
     "metrics": 2,
+    "lineage": 2,
     "quality": 3,
     "ingestion": 4,
     "orchestration": 5,

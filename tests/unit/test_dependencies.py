@@ -15,6 +15,7 @@ DISTRIBUTION_OF = {
     "cosmos": "astronomer-cosmos",
     "dbt": "dbt-core",
     "dotenv": "python-dotenv",
+    "openlineage": "openlineage-python",
     "psycopg2": "psycopg2-binary",
     "yaml": "pyyaml",
 }
@@ -24,6 +25,7 @@ USED_WITHOUT_IMPORT = {
     "moto": "the S3 stand-in, started as `python -m moto.server`",
     "dbt-duckdb": "loaded by dbt from the profile's adapter type",
     "dbt-postgres": "loaded by dbt from the profile's adapter type",
+    "apache-airflow-providers-openlineage": "Airflow's OpenLineage listener, loaded by Airflow as a provider",
 }
 
 

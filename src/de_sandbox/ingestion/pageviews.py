@@ -200,6 +200,7 @@ SPEC = PipelineSpec(
     target_table="marts.fct_wikipedia_pageviews",
     target_window_column="pageview_hour",
     freshness_sla_seconds=2 * 3600,
+    source_location=lambda settings: settings.pageviews_source,
 )
 
 

@@ -215,6 +215,7 @@ SPEC = PipelineSpec(
     target_table="intermediate.int_parking_snapshots_enriched",
     target_window_column="window_start",
     freshness_sla_seconds=2 * 3600,
+    source_location=lambda settings: settings.parking_source,
 )
 
 

@@ -33,6 +33,8 @@ class PipelineSpec:
     target_table: str
     target_window_column: str
     freshness_sla_seconds: int
+    # Where `fetch` reads from (a URL or a directory): the input of the extract phase's lineage.
+    source_location: Callable[[IngestionSettings], str]
 
 
 @contextmanager

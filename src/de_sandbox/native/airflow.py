@@ -10,6 +10,7 @@ from pathlib import Path
 import requests
 
 from de_sandbox.airflow_db import write_login_file
+from de_sandbox.airflow_env import ensure_lineage_dir
 from de_sandbox.native.processes import LOOPBACK
 from de_sandbox.native.spec import ServiceSpec
 
@@ -64,6 +65,7 @@ def prepare_airflow(
 ) -> None:
     """Write the login file; migrate the metadata DB and create the pools once per Airflow version."""
     home.mkdir(parents=True, exist_ok=True)
+    ensure_lineage_dir(env)
     write_login_file(Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]), *login)
     stamp = home / "migrated-to"
     version = _airflow_version()

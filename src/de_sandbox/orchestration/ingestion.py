@@ -14,7 +14,8 @@ from cosmos import DbtTaskGroup
 from de_sandbox.ingestion import ledger, phases, validation
 from de_sandbox.ingestion.sources import PIPELINES
 from de_sandbox.orchestration import cosmos as dbt_cosmos
-from de_sandbox.settings import Settings
+from de_sandbox.orchestration.lineage import LineagePythonOperator, pipeline_datasets
+from de_sandbox.settings import Settings, get_ingestion_settings
 
 # Cosmos renders these per run: the dbt models filter their incremental batch to the run's window.
 DBT_WINDOW_VARS = {
@@ -93,17 +94,28 @@ def hourly_dag_args(settings: Settings) -> dict[str, Any]:
 
 
 def ingestion_tasks(pipeline: str, dbt_tag: str, settings: Settings) -> None:
-    """Create the pipeline's tasks in the current DAG and chain them; every phase writes to ops.run_ledger."""
+    """Create the pipeline's tasks in the current DAG and chain them; every phase writes to ops.run_ledger.
+
+    Extract, load and archive declare the datasets they read and write (source -> landing prefix -> raw table;
+    Cosmos adds one asset per dbt model), so Airflow's asset graph shows the pipeline from source to mart.
+    """
+    datasets = pipeline_datasets(PIPELINES[pipeline], settings, get_ingestion_settings())
     check_stale_task = PythonOperator(
         task_id="check_stale", python_callable=check_stale, op_kwargs={"pipeline_name": pipeline}
     )
-    extract_task = PythonOperator(
-        task_id="extract", python_callable=extract, op_kwargs={"pipeline_name": pipeline}
+    extract_task = LineagePythonOperator(
+        task_id="extract",
+        python_callable=extract,
+        op_kwargs={"pipeline_name": pipeline},
+        reads=[datasets.source],
+        writes=[datasets.landing],
     )
-    load_task = PythonOperator(
+    load_task = LineagePythonOperator(
         task_id="load",
         python_callable=load,
         op_kwargs={"pipeline_name": pipeline, "keys": extract_task.output},
+        reads=[datasets.landing],
+        writes=[datasets.raw_table],
     )
     dbt = DbtTaskGroup(
         group_id="dbt",
@@ -119,9 +131,11 @@ def ingestion_tasks(pipeline: str, dbt_tag: str, settings: Settings) -> None:
     validate_task = PythonOperator(
         task_id="validate", python_callable=validate, op_kwargs={"pipeline_name": pipeline}, retries=0
     )
-    archive_task = PythonOperator(
+    archive_task = LineagePythonOperator(
         task_id="archive",
         python_callable=archive,
         op_kwargs={"pipeline_name": pipeline, "keys": extract_task.output},
+        reads=[datasets.landing],
+        writes=[datasets.archive],
     )
     check_stale_task >> extract_task >> load_task >> dbt >> audit_task >> validate_task >> archive_task
