@@ -104,4 +104,7 @@ compose-check: install ## Validate the Docker platform statically (schema, varia
 gx-validate: install ## Validate the warehouse tables with Great Expectations and rebuild the Data Docs
 	$(SANDBOX) gx-validate
 
-.PHONY: gx-validate
+lineage: install ## Print table-level lineage (source -> target per task) from the OpenLineage events
+	$(SANDBOX) lineage
+
+.PHONY: gx-validate lineage
