@@ -81,3 +81,20 @@ def test_a_service_that_dies_during_start_up_is_reported_not_looped(supervisor):
     supervisor.start(spec, dict(os.environ))
     with pytest.raises(RuntimeError, match=r"svc exited during start-up \(exit 3\)"):
         supervisor.wait_healthy([spec], timeout=20, started_now=frozenset({"svc"}))
+
+
+def test_a_preloading_service_is_forked_from_its_keeper_without_importing_again(capfd):
+    """The keeper imports what `de_sandbox.native.preload` preloads once; each (re)start is a fork of it."""
+    from importlib.metadata import version
+
+    from de_sandbox.native.keeper import PRELOAD_PREFIX, ForkedService, launcher
+
+    start = launcher([*PRELOAD_PREFIX, "version"])
+    for _ in range(2):
+        started = time.monotonic()
+        child = start()
+        assert isinstance(child, ForkedService) and child.wait() == 0
+        assert time.monotonic() - started < 8, "a forked restart skips the imports"
+    out = capfd.readouterr()
+    assert out.out.count(version("apache-airflow")) == 2
+    assert "preloaded cosmos, dbt.cli.main" in out.err
