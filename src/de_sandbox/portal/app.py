@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -69,7 +68,6 @@ def create_app(
         openapi_url=None,
     )
     templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
-    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 
     def page(
         request: Request, template: str, active: str, status_code: int = 200, **context: Any
@@ -95,6 +93,8 @@ def create_app(
     def http_error(request: Request, error: StarletteHTTPException) -> Response:
         if error.status_code in (401, 403):
             return unauthenticated_handler(request, error)
+        if error.status_code == 404 and error.detail == "Not Found":
+            return problem(request, 404, f"no such page: {request.url.path}")
         return problem(request, error.status_code, str(error.detail))
 
     @app.exception_handler(NotFound)
@@ -217,6 +217,13 @@ def create_app(
         chart = charts.rate_chart(_rate_points(found["history"]), "Pass rate per run")
         freshness = charts.freshness_chart(found["freshness"], "Freshness per source")
         return page(request, "quality.html", "quality", quality=found, chart=chart, freshness=freshness)
+
+    @app.get("/static/{relative:path}")
+    def static(relative: str) -> Response:
+        # A route, not a StaticFiles mount: mounts would skip the app's login dependency.
+        return FileResponse(
+            safe_doc_path(PACKAGE_DIR / "static", relative), headers={"Cache-Control": "private"}
+        )
 
     @app.get("/docs", response_class=HTMLResponse)
     def docs(request: Request) -> Response:

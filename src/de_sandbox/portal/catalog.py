@@ -79,6 +79,30 @@ def _interrupt_after(seconds: float, interrupt: Any) -> Iterator[None]:
         timer.cancel()
 
 
+class _InterruptibleDuckDB:
+    """Hands WarehouseConnection the connection itself as its cursor: DuckDB's `cursor()` is a second
+    connection, which `interrupt()` on the first would not stop."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def cursor(self) -> _InterruptibleDuckDB:
+        return self
+
+    def execute(self, sql: str, params: tuple = ()) -> Any:
+        return self.raw.execute(sql, params)
+
+    @property
+    def description(self) -> Any:
+        return self.raw.description
+
+    def fetchall(self) -> list[tuple]:
+        return self.raw.fetchall()
+
+    def close(self) -> None:
+        """The connection is closed once, by `read_only`."""
+
+
 @contextmanager
 def read_only(settings: Settings, timeout: float = QUERY_TIMEOUT_S) -> Iterator[WarehouseConnection]:
     """The warehouse opened read-only for one short unit of work, with a time limit on every statement."""
@@ -107,8 +131,10 @@ def read_only(settings: Settings, timeout: float = QUERY_TIMEOUT_S) -> Iterator[
             raise WarehouseBusy(settings.duckdb_path, lock_holder(str(error))) from None
         raise
     try:
+        # A long query would otherwise draw a progress bar into the api-server's log.
+        raw.execute("pragma disable_progress_bar")
         with _interrupt_after(timeout, raw.interrupt):
-            yield WarehouseConnection(raw, "duckdb")
+            yield WarehouseConnection(_InterruptibleDuckDB(raw), "duckdb")
     except duckdb.InterruptException:
         raise QueryTimeout(f"the query took longer than {timeout:g} s and was cancelled") from None
     finally:
