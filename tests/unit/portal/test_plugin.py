@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 import tomllib
 import zipfile
 from importlib.metadata import entry_points
@@ -49,7 +50,7 @@ def test_importing_the_plugin_does_not_build_the_app():
         "assert 'de_sandbox.portal.app' not in sys.modules, 'app imported'; "
         "assert 'airflow.api_fastapi.core_api.security' not in sys.modules, 'auth imported'"
     )
-    subprocess.run([shutil.which("python") or "python", "-c", code], check=True, cwd=REPO_ROOT, timeout=300)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO_ROOT, timeout=300)
 
 
 @pytest.mark.integration
