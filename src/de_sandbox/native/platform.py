@@ -159,6 +159,10 @@ class Platform:
             **self.postgres.env(),
             "SEEDS_DIR": str(s.seeds_dir),
             "MINIO_ENDPOINT": self.minio_endpoint,
+            # The portal's Health page checks these services where this platform runs them.
+            "DE_SANDBOX_RUNTIME": "native",
+            "PROMETHEUS_PORT": str(self.prometheus_port),
+            "EXPORTER_PORT": str(self.exporter_port),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{self.admin_user}:admin",
