@@ -294,6 +294,17 @@ def get_platform_settings() -> PlatformSettings:
     )
 
 
+def runtime() -> str:
+    """Which platform this process belongs to: `native` or `compose` (each sets DE_SANDBOX_RUNTIME itself)."""
+    return "compose" if os.getenv("DE_SANDBOX_RUNTIME", "native").strip().lower() == "compose" else "native"
+
+
+def published_port(name: str, default: int) -> int:
+    """A host port from .env by its name (AIRFLOW_PORT, GRAFANA_PORT, ...), for links shown to users."""
+    load_dotenv_file()
+    return int(os.getenv(name) or default)
+
+
 def bench_modes(default: str) -> str:
     """BENCH_MODES: which ways of running the DAG `make bench` measures (comma-separated)."""
     load_dotenv_file()

@@ -241,7 +241,7 @@ def create_app(
         path = dbt_docs_file(settings())
         if not path.is_file():
             raise DocNotFound(
-                "the dbt docs are not generated yet: run `make docs` (dbt docs generate --static)"
+                "the dbt docs are not generated yet: run the example_pipeline DAG (its dbt_docs task builds them)"
             )
         return FileResponse(path, media_type="text/html")
 

@@ -6,7 +6,6 @@ files under DATA_DIR) or `compose` (service names on the compose network, links 
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,13 @@ from urllib.parse import urlsplit
 import requests
 
 from de_sandbox.native.supervisor import Supervisor
-from de_sandbox.settings import Settings, get_monitoring_settings
+from de_sandbox.settings import (
+    Settings,
+    get_ingestion_settings,
+    get_monitoring_settings,
+    published_port,
+    runtime,
+)
 
 CHECK_TIMEOUT_S = 2.0
 HEALTHY, UNHEALTHY, STOPPED = "healthy", "unhealthy", "stopped"
@@ -38,10 +43,6 @@ class ServiceState:
     status: str
     detail: str
     link: str | None
-
-
-def runtime() -> str:
-    return "compose" if os.getenv("DE_SANDBOX_RUNTIME", "native").strip().lower() == "compose" else "native"
 
 
 def _listening(host: str, port: int) -> bool:
@@ -113,9 +114,15 @@ def postgres_check(settings: Settings) -> Callable[[], tuple[bool, str]]:
 def native_probes(settings: Settings) -> list[Probe]:
     monitoring = get_monitoring_settings()
     supervisor = Supervisor(settings.data_dir)
-    api_url = os.getenv("AIRFLOW__API__BASE_URL", f"http://127.0.0.1:{os.getenv('AIRFLOW_PORT', '8080')}")
+    from airflow.configuration import conf
+
+    # The api-server this plugin runs in: Airflow's own configuration knows its address.
+    api_url = (
+        conf.get("api", "base_url", fallback=None)
+        or f"http://127.0.0.1:{published_port('AIRFLOW_PORT', 8080)}"
+    )
     health_url = f"{api_url.rstrip('/')}/api/v2/monitor/health"
-    object_store = f"http://{os.getenv('MINIO_ENDPOINT', '127.0.0.1:9000')}"
+    object_store = f"http://{get_ingestion_settings().minio_endpoint}"
     prometheus = f"http://127.0.0.1:{monitoring.prometheus_port}"
     exporter = f"http://127.0.0.1:{monitoring.exporter_port}"
 
@@ -146,7 +153,7 @@ def compose_probes(settings: Settings) -> list[Probe]:
     """Service names on the compose network; links point at the ports compose publishes on the host."""
 
     def host_link(variable: str, default: int, path: str = "") -> str:
-        return f"http://127.0.0.1:{os.getenv(variable, default)}{path}"
+        return f"http://127.0.0.1:{published_port(variable, default)}{path}"
 
     def reachable(url: str) -> Callable[[], bool]:
         return lambda: _listening(*_endpoint(url))
