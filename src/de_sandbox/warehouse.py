@@ -6,8 +6,10 @@ opens a connection, does its work in one transaction and closes it again.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from de_sandbox.settings import Settings, get_settings
@@ -119,6 +121,39 @@ class WarehouseConnection:
             finally:
                 self.raw.unregister("_rows_to_insert")
         return len(rows)
+
+    def insert_from_duckdb(
+        self, table: str, columns: Sequence[str], stage: Path, relation: str, extra: dict[str, Any]
+    ) -> int:
+        """Insert a relation of a DuckDB staging file (plus constant `extra` columns) in this transaction:
+        DuckDB reads it attached, PostgreSQL takes it through a streamed `COPY ... FROM STDIN` (CSV)."""
+        column_list = ", ".join([*columns, *extra])
+        constants = "".join(f", ? as {name}" for name in extra)
+        select = f"select {', '.join(columns)}{constants} from {relation}"
+        if self.kind == "duckdb":
+            # Attached for the rest of this short-lived connection: DuckDB cannot detach it before the commit.
+            alias = f"bulk_stage_{uuid.uuid4().hex[:12]}"
+            self.raw.execute(f"attach '{stage}' as {alias} (read_only)")
+            select = select.replace(f" from {relation}", f" from {alias}.{relation}")
+            inserted = self.raw.execute(
+                f"insert into {table} ({column_list}) {select}", tuple(extra.values())
+            ).fetchone()
+            return int(inserted[0])
+        import duckdb
+
+        export = stage.with_suffix(".csv")
+        with duckdb.connect(str(stage), read_only=True) as source:
+            source.execute(f"copy ({select}) to '{export}' (format csv, header false)", tuple(extra.values()))
+        cursor = self.raw.cursor()
+        try:
+            with export.open("rb") as rows:
+                cursor.copy_expert(
+                    f"copy {table} ({column_list}) from stdin with (format csv)", rows, 1 << 20
+                )
+            return cursor.rowcount
+        finally:
+            cursor.close()
+            export.unlink()
 
     def table_exists(self, schema: str, table: str) -> bool:
         return bool(

@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import random
+import shutil
+import tempfile
 import urllib.error
 import urllib.request
-import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from de_sandbox.ingestion import bulk, records
 from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
 from de_sandbox.ingestion.spec import LandedObject, PipelineSpec, skip_windows_outside_bundled_samples
 from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT, IngestionSettings
@@ -58,72 +60,157 @@ def object_key(hour: datetime) -> str:
     return f"{PIPELINE}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/{file_name(hour)}"
 
 
-def fetch(source: str, hour: datetime, timeout: float = 60.0) -> bytes:
-    """The raw bytes of one hour's dump from an http(s) base URL or a local directory."""
+def download(source: str, hour: datetime, timeout: float = 60.0) -> tuple[Path, bool]:
+    """One hour's dump as a file, from an http(s) base URL (streamed to a temporary file) or a local directory
+    (the file itself): (path, whether it is a temporary copy the caller removes)."""
     location = f"{source.rstrip('/')}/{relative_path(hour)}"
     if "://" in source and not source.startswith("file://"):
         try:
             with urllib.request.urlopen(location, timeout=timeout) as response:
-                return response.read()
+                with tempfile.NamedTemporaryFile(prefix="pageviews-", suffix=".gz", delete=False) as copy:
+                    shutil.copyfileobj(response, copy, 1 << 20)
+            return Path(copy.name), True
         except urllib.error.HTTPError as error:
             raise MalformedSourceError(f"{location}: HTTP {error.code} {error.reason}") from error
     path = Path(location.removeprefix("file://"))
     if not path.is_file():
         raise FileNotFoundError(f"no pageview dump for {hour:%Y-%m-%d %H}:00 UTC at {path}")
-    return path.read_bytes()
+    return path, False
 
 
-def _non_negative_int(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() else None
+def fetch(source: str, hour: datetime, timeout: float = 60.0) -> bytes:
+    """The raw bytes of one hour's dump (small hours only; the pipeline streams files with `download`)."""
+    path, temporary = download(source, hour, timeout)
+    try:
+        return path.read_bytes()
+    finally:
+        if temporary:
+            path.unlink()
+
+
+_FIELD_COUNT, _EMPTY_FIELD, _VIEWS_NOT_INTEGER, _SIZE_NOT_INTEGER = 1, 2, 3, 4
+# One pass of SQL over the staged lines gives each line its first problem, in the order of the rules in the
+# README: field count, empty domain_code or page_title, count_views, total_response_size (ASCII digits only).
+_CHECK_SQL = f"""create or replace table pv_checked as
+with split as (
+    select source_file, record_no, string_split(rtrim(line, chr(13)), ' ') as fields
+    from pv_lines anti join pv_set_aside using (source_file, record_no)
+),
+checked as (
+    select
+        source_file,
+        record_no,
+        fields[1] as domain_code,
+        fields[2] as page_title,
+        fields[3] as views_text,
+        fields[4] as size_text,
+        case
+            when len(fields) <> {len(FIELDS)} then {_FIELD_COUNT}
+            when fields[1] = '' or fields[2] = '' then {_EMPTY_FIELD}
+            when fields[3] = '' or ltrim(fields[3], '0123456789') <> '' then {_VIEWS_NOT_INTEGER}
+            when fields[4] = '' or ltrim(fields[4], '0123456789') <> '' then {_SIZE_NOT_INTEGER}
+        end as problem
+    from split
+)
+select
+    source_file,
+    record_no,
+    domain_code,
+    page_title,
+    problem,
+    case when problem is null then cast(views_text as bigint) end as count_views,
+    case when problem is null then cast(size_text as bigint) end as total_response_size
+from checked"""
+_DUPLICATES_SQL = """create or replace table pv_duplicates as
+select source_file, domain_code, page_title, min(record_no) as first_record_no
+from pv_checked
+where problem is null
+group by source_file, domain_code, page_title
+having count(*) > 1"""
+_JOIN_DUPLICATES = """from pv_checked as checked
+left join pv_duplicates as duplicates
+    on checked.source_file = duplicates.source_file
+    and checked.domain_code = duplicates.domain_code
+    and checked.page_title = duplicates.page_title"""
+_QUARANTINED_SQL = f"""select checked.source_file, checked.record_no, lines.line, checked.problem,
+    duplicates.first_record_no
+{_JOIN_DUPLICATES}
+join pv_lines as lines on checked.source_file = lines.source_file and checked.record_no = lines.record_no
+where checked.problem is not null or checked.record_no <> duplicates.first_record_no"""
+
+
+def _load_view_sql(window_start: datetime) -> str:
+    return f"""create or replace view {bulk.LOAD_VIEW} as
+select
+    timestamp '{window_start:%Y-%m-%d %H:%M:%S.%f}' as window_start,
+    checked.domain_code,
+    checked.page_title,
+    checked.count_views,
+    checked.total_response_size,
+    checked.source_file,
+    checked.record_no
+{_JOIN_DUPLICATES}
+where checked.problem is null
+    and (duplicates.first_record_no is null or checked.record_no = duplicates.first_record_no)"""
+
+
+def _reason(line: str, problem: int | None, first_record_no: int | None) -> str:
+    fields = line.rstrip("\r").split(" ")
+    if problem == _FIELD_COUNT:
+        return f"expected {len(FIELDS)} space-separated fields ({' '.join(FIELDS)}), got {len(fields)}"
+    if problem == _EMPTY_FIELD:
+        return "empty domain_code or page_title"
+    if problem == _VIEWS_NOT_INTEGER:
+        return f"count_views is not an integer: {fields[2]!r}"
+    if problem == _SIZE_NOT_INTEGER:
+        return f"total_response_size is not an integer: {fields[3]!r}"
+    return f"duplicate of record {first_record_no} (same domain_code and page_title)"
+
+
+def stage(files: list[tuple[str, Path]], window_start: datetime, stage_path: Path) -> bulk.Staged:
+    """Stage gzip dumps in a DuckDB file and classify every line in SQL: a `load_rows` view of the good rows,
+    and the quarantined lines with their reason. A broken file raises."""
+    staged = bulk.Staged(stage_path)
+    order = {source_file: index for index, (source_file, _) in enumerate(files)}
+    connection = bulk.connect_stage(stage_path)
+    try:
+        connection.execute("create table pv_set_aside (source_file varchar, record_no bigint)")
+        for source_file, path in files:
+            lines, set_aside = bulk.stage_lines(connection, "pv_lines", path, source_file)
+            staged.records_in += lines
+            staged.quarantined.extend(set_aside)
+            if set_aside:
+                connection.executemany(
+                    "insert into pv_set_aside values (?, ?)",
+                    [(q.source_file, q.record_no) for q in set_aside],
+                )
+        connection.execute(_CHECK_SQL)
+        connection.execute(_DUPLICATES_SQL)
+        connection.execute(_load_view_sql(window_start))
+        for source_file, record_no, line, problem, first_record_no in connection.execute(
+            _QUARANTINED_SQL
+        ).fetchall():
+            reason = _reason(line, problem, first_record_no)
+            shown = line[: records.RAW_RECORD_MAX_CHARS]
+            staged.quarantined.append(records.Quarantined(source_file, record_no, shown, reason))
+    finally:
+        connection.close()
+    staged.quarantined.sort(key=lambda q: (order[q.source_file], q.record_no))
+    staged.loaded = staged.records_in - len(staged.quarantined)
+    return staged
 
 
 def parse(data: bytes, source_file: str, window_start: datetime) -> ParseResult:
-    """Parse one gzip dump; bad lines are quarantined with their reason, a broken file raises."""
-    try:
-        text = gzip.decompress(data)
-    except EOFError as error:
-        raise MalformedSourceError(f"{source_file}: truncated gzip stream ({error})") from error
-    except (gzip.BadGzipFile, zlib.error) as error:
-        raise MalformedSourceError(f"{source_file}: not a valid gzip file ({error})") from error
-    lines = text.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    if not lines:
-        raise MalformedSourceError(f"{source_file}: empty file, no pageview lines")
-    result = ParseResult(records_in=len(lines))
-    first_seen: dict[tuple[str, str], int] = {}
-    for record_no, line in enumerate(lines, start=1):
-        try:
-            decoded = line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            result.quarantine(source_file, record_no, line, f"non-UTF-8 bytes at byte {error.start}")
-            continue
-        fields = decoded.rstrip("\r").split(" ")
-        if len(fields) != len(FIELDS):
-            reason = f"expected {len(FIELDS)} space-separated fields ({' '.join(FIELDS)}), got {len(fields)}"
-            result.quarantine(source_file, record_no, decoded, reason)
-            continue
-        domain_code, page_title, views_text, size_text = fields
-        count_views, response_size = _non_negative_int(views_text), _non_negative_int(size_text)
-        if not domain_code or not page_title:
-            result.quarantine(source_file, record_no, decoded, "empty domain_code or page_title")
-        elif count_views is None:
-            result.quarantine(
-                source_file, record_no, decoded, f"count_views is not an integer: {views_text!r}"
-            )
-        elif response_size is None:
-            reason = f"total_response_size is not an integer: {size_text!r}"
-            result.quarantine(source_file, record_no, decoded, reason)
-        elif (domain_code, page_title) in first_seen:
-            first = first_seen[(domain_code, page_title)]
-            reason = f"duplicate of record {first} (same domain_code and page_title)"
-            result.quarantine(source_file, record_no, decoded, reason)
-        else:
-            first_seen[(domain_code, page_title)] = record_no
-            result.rows.append(
-                (window_start, domain_code, page_title, count_views, response_size, source_file, record_no)
-            )
-    return result
+    """Parse one small gzip dump in memory through the same staging as the bulk load (tests, samples)."""
+    import duckdb
+
+    with tempfile.TemporaryDirectory(prefix="pageviews-parse-") as scratch:
+        path = Path(scratch) / "dump.gz"
+        path.write_bytes(data)
+        staged = stage([(source_file, path)], window_start, Path(scratch) / "stage.duckdb")
+        with duckdb.connect(str(staged.path), read_only=True) as connection:
+            rows = connection.execute(f"select * from {bulk.LOAD_VIEW} order by record_no").fetchall()
+    return ParseResult(rows=rows, quarantined=staged.quarantined, records_in=staged.records_in)
 
 
 SAMPLE_DOMAINS = ("en", "en.m", "de", "de.m", "fr", "fr.m", "es", "ja", "nl", "no", "commons.m", "en.d")
@@ -179,15 +266,8 @@ def generate_hour(hour: datetime, lines: int = SAMPLE_LINES_PER_HOUR) -> bytes:
 def _fetch(settings: IngestionSettings, start: datetime, end: datetime) -> list[LandedObject]:
     source = settings.pageviews_source
     with skip_windows_outside_bundled_samples(source, "PAGEVIEWS_SOURCE", DEFAULT_PAGEVIEWS_SOURCE):
-        body = fetch(source, start, settings.http_timeout_seconds)
-    return [LandedObject(object_key(start), body, "application/gzip")]
-
-
-def _parse(objects: list[tuple[str, bytes]], start: datetime) -> ParseResult:
-    result = ParseResult()
-    for source_file, body in objects:
-        result.extend(parse(body, source_file, start))
-    return result
+        path, temporary = download(source, start, settings.http_timeout_seconds)
+    return [LandedObject(object_key(start), "application/gzip", path=path, temporary=temporary)]
 
 
 SPEC = PipelineSpec(
@@ -196,7 +276,7 @@ SPEC = PipelineSpec(
     raw_columns=RAW_COLUMNS,
     raw_ddl=RAW_DDL,
     fetch=_fetch,
-    parse=_parse,
+    stage=stage,
     target_table="marts.fct_wikipedia_pageviews",
     target_window_column="pageview_hour",
     freshness_sla_seconds=2 * 3600,

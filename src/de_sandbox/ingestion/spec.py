@@ -1,4 +1,5 @@
-"""What a pipeline is: the spec each source module declares (raw table, fetch, parse, target) and what it lands."""
+"""What a pipeline is: the spec each source module declares (raw table, fetch, parse or stage, target) and what
+it lands."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ from datetime import datetime
 from pathlib import Path
 
 from de_sandbox.ingestion import ledger
+from de_sandbox.ingestion.bulk import Staged
 from de_sandbox.ingestion.records import ParseResult
 from de_sandbox.settings import REPO_ROOT, IngestionSettings
 
 
 @dataclass(frozen=True)
 class LandedObject:
+    """One object to land: in memory (`body`) or streamed from a file (`path`, removed after when temporary)."""
+
     key: str
-    body: bytes
     content_type: str
+    body: bytes | None = None
+    path: Path | None = None
+    temporary: bool = False
 
 
 @dataclass(frozen=True)
@@ -29,10 +35,17 @@ class PipelineSpec:
     raw_columns: tuple[str, ...]
     raw_ddl: str
     fetch: Callable[[IngestionSettings, datetime, datetime], list[LandedObject]]
-    parse: Callable[[list[tuple[str, bytes]], datetime], ParseResult]
     target_table: str
     target_window_column: str
     freshness_sla_seconds: int
+    # Exactly one of the two: `parse` turns small objects into rows in memory; `stage` classifies large files
+    # in a DuckDB staging file (`ingestion.bulk`) that the load moves into the warehouse without Python rows.
+    parse: Callable[[list[tuple[str, bytes]], datetime], ParseResult] | None = None
+    stage: Callable[[list[tuple[str, Path]], datetime, Path], Staged] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.parse is None) == (self.stage is None):
+            raise ValueError(f"pipeline {self.name}: give exactly one of parse (in memory) or stage (bulk)")
 
 
 @contextmanager
