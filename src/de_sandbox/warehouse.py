@@ -6,7 +6,6 @@ opens a connection, does its work in one transaction and closes it again.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -123,27 +122,25 @@ class WarehouseConnection:
         return len(rows)
 
     def insert_from_duckdb(
-        self, table: str, columns: Sequence[str], stage: Path, relation: str, extra: dict[str, Any]
+        self,
+        table: str,
+        columns: Sequence[str],
+        source: Any,
+        relation: str,
+        extra: dict[str, Any],
+        scratch: Path,
     ) -> int:
-        """Insert a relation of a DuckDB staging file (plus constant `extra` columns) in this transaction:
-        DuckDB reads it attached, PostgreSQL takes it through a streamed `COPY ... FROM STDIN` (CSV)."""
+        """Insert a relation of a DuckDB connection (plus constant `extra` columns) in this transaction. On
+        DuckDB the source is this connection; PostgreSQL takes it as CSV through `COPY ... FROM STDIN`."""
         column_list = ", ".join([*columns, *extra])
-        constants = "".join(f", ? as {name}" for name in extra)
-        select = f"select {', '.join(columns)}{constants} from {relation}"
+        select = f"select {', '.join(columns)}{''.join(f', ? as {name}' for name in extra)} from {relation}"
         if self.kind == "duckdb":
-            # Attached for the rest of this short-lived connection: DuckDB cannot detach it before the commit.
-            alias = f"bulk_stage_{uuid.uuid4().hex[:12]}"
-            self.raw.execute(f"attach '{stage}' as {alias} (read_only)")
-            select = select.replace(f" from {relation}", f" from {alias}.{relation}")
-            inserted = self.raw.execute(
+            (inserted,) = self.raw.execute(
                 f"insert into {table} ({column_list}) {select}", tuple(extra.values())
             ).fetchone()
-            return int(inserted[0])
-        import duckdb
-
-        export = stage.with_suffix(".csv")
-        with duckdb.connect(str(stage), read_only=True) as source:
-            source.execute(f"copy ({select}) to '{export}' (format csv, header false)", tuple(extra.values()))
+            return int(inserted)
+        export = scratch / f"{relation}.csv"
+        source.execute(f"copy ({select}) to '{export}' (format csv, header false)", tuple(extra.values()))
         cursor = self.raw.cursor()
         try:
             with export.open("rb") as rows:

@@ -1,13 +1,15 @@
-"""Bulk staging of large line files: a gzip object streamed from disk into a DuckDB staging file in blocks of
-whole lines, numbered exactly, with no Python object per line; lines that are not UTF-8 are set aside here.
+"""Bulk staging of large line files: a gzip file streamed from disk into DuckDB in blocks of whole lines
+(Arrow arrays over the decompressed bytes), numbered exactly, with no Python object per line; lines that are
+not UTF-8 are set aside here with their reason.
 
-A pipeline classifies the staged lines in SQL and leaves a `load_rows` view with its raw table's columns
-(except `loaded_at`); `warehouse.WarehouseConnection.insert_from_duckdb` then moves them into the warehouse.
+A pipeline classifies the staged lines in SQL into temporary tables of the DuckDB connection it is given (the
+DuckDB warehouse itself, or an in-memory one for PostgreSQL) and leaves a `load_rows` view with its raw
+table's columns except `loaded_at`; `WarehouseConnection.insert_from_duckdb` moves them into the raw table.
 """
 
 from __future__ import annotations
 
-import re
+import codecs
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,25 +20,23 @@ from de_sandbox.ingestion.records import RAW_RECORD_MAX_CHARS, MalformedSourceEr
 
 READ_BYTES = 1 << 20
 BLOCK_BYTES = 16 << 20
-# The staging database spills to its own file beyond this, so a whole hour never sits in memory.
+# Staging spills to disk beyond this, so a whole hour never sits in memory.
 STAGE_MEMORY_LIMIT = "384MB"
 LOAD_VIEW = "load_rows"
-_INVALID_BYTE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of bytes that are not UTF-8
 
 
 @dataclass
 class Staged:
-    """A staging DuckDB file holding the `load_rows` view; records_in == loaded + len(quarantined)."""
+    """What staging found; the `load_rows` view holds records_in - len(quarantined) rows."""
 
-    path: Path
     records_in: int = 0
-    loaded: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
 
 
 def gzip_line_blocks(path: Path, source_file: str) -> Iterator[bytes]:
-    """The decompressed lines of a gzip file in blocks, each block whole lines joined by newlines (the block's
-    final newline dropped), so `block.count(b"\\n") + 1` lines. A broken or empty file raises."""
+    """The decompressed lines of a gzip file in blocks of whole lines, each line ending in a newline (one is
+    added to a last line without it), so a block holds `block.count(b"\\n")` lines. A broken or empty file
+    raises."""
     decompressor = zlib.decompressobj(wbits=31)
     pending = bytearray()
     produced = False
@@ -50,7 +50,7 @@ def gzip_line_blocks(path: Path, source_file: str) -> Iterator[bytes]:
                     pending += decompressor.decompress(rest)
                 if len(pending) >= BLOCK_BYTES and (cut := pending.rfind(b"\n")) >= 0:
                     produced = True
-                    yield bytes(pending[:cut])
+                    yield bytes(pending[: cut + 1])
                     del pending[: cut + 1]
     except zlib.error as error:
         raise MalformedSourceError(f"{source_file}: not a valid gzip file ({error})") from error
@@ -61,64 +61,93 @@ def gzip_line_blocks(path: Path, source_file: str) -> Iterator[bytes]:
         )
     if pending:
         produced = True
-        # The file's final newline ends the last line; anything after it is one more line.
-        yield bytes(pending[:-1]) if pending.endswith(b"\n") else bytes(pending)
+        yield bytes(pending) if pending.endswith(b"\n") else bytes(pending + b"\n")
     if not produced:
         raise MalformedSourceError(f"{source_file}: empty file, no pageview lines")
 
 
 def set_aside_invalid_utf8(
     block: bytes, first_record_no: int, source_file: str
-) -> tuple[str, list[Quarantined]]:
-    """Decode a block; each line holding bytes that are not UTF-8 is quarantined and left empty in the text."""
-    text = block.decode("utf-8", "surrogateescape")
-    if _INVALID_BYTE.search(text) is None:
-        return text, []
-    pieces, quarantined, position = [], [], 0
-    for match in _INVALID_BYTE.finditer(text):
-        if match.start() < position:
-            continue  # another invalid byte of a line already set aside
-        start = text.rfind("\n", 0, match.start()) + 1
-        end = text.find("\n", match.start())
-        end = len(text) if end < 0 else end
-        raw = text[start:end].encode("utf-8", "surrogateescape")
+) -> tuple[bytes, list[Quarantined]]:
+    """Each line of a block holding bytes that are not UTF-8 is quarantined and left empty in the block."""
+    try:
+        codecs.utf_8_decode(block, "strict", True)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return block, []
+    view, pieces, quarantined = memoryview(block), [], []
+    position, counted_to, newlines_before = 0, 0, 0
+    while True:
         try:
-            raw.decode("utf-8")
+            # From a line start the decoder stops at the next invalid byte: the whole block is decoded once.
+            codecs.utf_8_decode(view[position:], "strict", True)
         except UnicodeDecodeError as error:
-            reason = f"non-UTF-8 bytes at byte {error.start}"
-        record_no = first_record_no + text.count("\n", 0, start)
-        shown = raw.decode("utf-8", "backslashreplace")[:RAW_RECORD_MAX_CHARS]
-        quarantined.append(Quarantined(source_file, record_no, shown, reason))
-        pieces.append(text[position:start])
-        position = end
-    pieces.append(text[position:])
-    return "".join(pieces), quarantined
+            invalid = position + error.start
+            start = block.rfind(b"\n", 0, invalid) + 1
+            end = block.find(b"\n", invalid)
+            end = len(block) if end < 0 else end
+            newlines_before += block.count(b"\n", counted_to, start)
+            counted_to = start
+            shown = block[start:end].decode("utf-8", "backslashreplace")[:RAW_RECORD_MAX_CHARS]
+            reason = f"non-UTF-8 bytes at byte {invalid - start}"
+            quarantined.append(Quarantined(source_file, first_record_no + newlines_before, shown, reason))
+            pieces.append(view[position:start])
+            position = end
+            continue
+        pieces.append(view[position:])
+        return b"".join(pieces), quarantined
 
 
-def connect_stage(path: Path) -> Any:
-    import duckdb
-
-    connection = duckdb.connect(str(path))
+def limit_memory(connection: Any, spill_dir: Path | None = None) -> Any:
+    """Bound a DuckDB connection's memory for staging (it spills beyond); numbering is explicit, so order is
+    not preserved."""
     connection.execute(f"set memory_limit = '{STAGE_MEMORY_LIMIT}'")
-    connection.execute(f"set temp_directory = '{path.parent / 'spill'}'")
+    if spill_dir is not None:
+        connection.execute(f"set temp_directory = '{spill_dir}'")
     connection.execute("set preserve_insertion_order = false")
+    connection.execute("set enable_progress_bar = false")
     return connection
 
 
-def stage_lines(connection: Any, table: str, path: Path, source_file: str) -> tuple[int, list[Quarantined]]:
-    """Append the lines of one gzip file to `table (source_file, record_no, line)`; lines set aside as non-UTF-8
-    are staged empty and returned. Returns (lines read, set aside)."""
-    connection.execute(
-        f"create table if not exists {table} (source_file varchar, record_no bigint, line varchar)"
-    )
+def connect_stage(spill_dir: Path) -> Any:
+    """An in-memory DuckDB for staging, spilling to `spill_dir`."""
+    import duckdb
+
+    return limit_memory(duckdb.connect(), spill_dir)
+
+
+def line_table(block: bytes, first_record_no: int) -> Any:
+    """A block as an Arrow table (record_no, line) over the block's own bytes: no copy, no object per line.
+    Each `line` keeps its final newline (Arrow values are contiguous); `rtrim(line, chr(10))` drops it."""
+    import numpy as np
+    import pyarrow as pa
+
+    newlines = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == ord("\n"))
+    offsets = np.empty(len(newlines) + 1, dtype=np.int64)
+    offsets[0] = 0
+    offsets[1:] = newlines + 1
+    lines = pa.LargeStringArray.from_buffers(len(newlines), pa.py_buffer(offsets), pa.py_buffer(block))
+    record_no = np.arange(first_record_no, first_record_no + len(newlines), dtype=np.int64)
+    # from_buffers all along: converting numpy arrays the usual way makes pyarrow import pandas (seconds).
+    numbers = pa.Array.from_buffers(pa.int64(), len(record_no), [None, pa.py_buffer(record_no)])
+    return pa.Table.from_arrays([numbers, lines], names=["record_no", "line"])
+
+
+def stage_lines(
+    connection: Any, path: Path, source_file: str, insert_sql: str, params: tuple = ()
+) -> tuple[int, list[Quarantined]]:
+    """Run `insert_sql` (which reads `line_block (record_no, line)`, with `params`) over every block of a gzip
+    file. Lines set aside as not UTF-8 are staged empty and returned with their reason.
+    Returns (lines read, set aside)."""
     next_record_no, set_aside = 1, []
     for block in gzip_line_blocks(path, source_file):
-        text, invalid = set_aside_invalid_utf8(block, next_record_no, source_file)
+        clean, invalid = set_aside_invalid_utf8(block, next_record_no, source_file)
         set_aside.extend(invalid)
-        connection.execute(
-            f"insert into {table} select ?, unnest(generate_series(?::bigint, ? + len(lines) - 1)),"
-            " unnest(lines) from (select string_split(?, chr(10)) as lines)",
-            (source_file, next_record_no, next_record_no, text),
-        )
-        next_record_no += block.count(b"\n") + 1
+        connection.register("line_block", line_table(clean, next_record_no))
+        try:
+            connection.execute(insert_sql, params)
+        finally:
+            connection.unregister("line_block")
+        next_record_no += block.count(b"\n")
     return next_record_no - 1, set_aside

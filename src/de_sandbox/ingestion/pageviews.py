@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from de_sandbox.ingestion import bulk, records
 from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
@@ -89,67 +90,96 @@ def fetch(source: str, hour: datetime, timeout: float = 60.0) -> bytes:
 
 
 _FIELD_COUNT, _EMPTY_FIELD, _VIEWS_NOT_INTEGER, _SIZE_NOT_INTEGER = 1, 2, 3, 4
-# One pass of SQL over the staged lines gives each line its first problem, in the order of the rules in the
-# README: field count, empty domain_code or page_title, count_views, total_response_size (ASCII digits only).
-_CHECK_SQL = f"""create or replace table pv_checked as
+_CHECKED_DDL = """create or replace temp table pv_checked (
+    file_no usmallint,
+    record_no bigint,
+    domain_code varchar,
+    page_title varchar,
+    views_text varchar,
+    size_text varchar,
+    problem utinyint,
+    odd_line varchar
+)"""
+# Each staged block gets its lines' first problem, in the order of the rules in the README: field count, empty
+# domain_code or page_title, count_views, total_response_size (ASCII digits only). Lines end in their newline:
+# splitting on spaces leaves it (and any carriage returns before it) on the last field. A line is kept whole
+# only when it cannot be rebuilt from its fields (quarantined, or trailing carriage returns).
+_DIGITS = "'0123456789'"
+_CHECK_BLOCK_SQL = f"""insert into pv_checked
 with split as (
-    select source_file, record_no, string_split(rtrim(line, chr(13)), ' ') as fields
-    from pv_lines anti join pv_set_aside using (source_file, record_no)
+    select record_no, line, string_split(line, ' ') as fields from line_block
 ),
-checked as (
+named as (
     select
-        source_file,
         record_no,
+        line,
+        len(fields) as field_count,
         fields[1] as domain_code,
         fields[2] as page_title,
         fields[3] as views_text,
-        fields[4] as size_text,
-        case
-            when len(fields) <> {len(FIELDS)} then {_FIELD_COUNT}
-            when fields[1] = '' or fields[2] = '' then {_EMPTY_FIELD}
-            when fields[3] = '' or ltrim(fields[3], '0123456789') <> '' then {_VIEWS_NOT_INTEGER}
-            when fields[4] = '' or ltrim(fields[4], '0123456789') <> '' then {_SIZE_NOT_INTEGER}
-        end as problem
+        fields[4] as last_field,
+        rtrim(fields[4], chr(13) || chr(10)) as size_text
     from split
+),
+checked as (
+    select
+        *,
+        case
+            when field_count <> {len(FIELDS)} then {_FIELD_COUNT}
+            when domain_code = '' or page_title = '' then {_EMPTY_FIELD}
+            when views_text = '' or ltrim(views_text, {_DIGITS}) <> '' then {_VIEWS_NOT_INTEGER}
+            when size_text = '' or ltrim(size_text, {_DIGITS}) <> '' then {_SIZE_NOT_INTEGER}
+        end as problem
+    from named
 )
 select
-    source_file,
+    ? as file_no,
     record_no,
-    domain_code,
-    page_title,
+    case when problem is null then domain_code end as domain_code,
+    case when problem is null then page_title end as page_title,
+    case when problem is null then views_text end as views_text,
+    case when problem is null then size_text end as size_text,
     problem,
-    case when problem is null then cast(views_text as bigint) end as count_views,
-    case when problem is null then cast(size_text as bigint) end as total_response_size
+    case when problem is not null or contains(last_field, chr(13)) then line end as odd_line
 from checked"""
-_DUPLICATES_SQL = """create or replace table pv_duplicates as
-select source_file, domain_code, page_title, min(record_no) as first_record_no
+_DUPLICATES_SQL = """create or replace temp table pv_duplicates as
+select file_no, domain_code, page_title, min(record_no) as first_record_no
 from pv_checked
 where problem is null
-group by source_file, domain_code, page_title
+group by file_no, domain_code, page_title
 having count(*) > 1"""
 _JOIN_DUPLICATES = """from pv_checked as checked
 left join pv_duplicates as duplicates
-    on checked.source_file = duplicates.source_file
+    on checked.file_no = duplicates.file_no
     and checked.domain_code = duplicates.domain_code
     and checked.page_title = duplicates.page_title"""
-_QUARANTINED_SQL = f"""select checked.source_file, checked.record_no, lines.line, checked.problem,
+_QUARANTINED_SQL = f"""select
+    checked.file_no,
+    checked.record_no,
+    coalesce(
+        rtrim(checked.odd_line, chr(10)),
+        concat_ws(' ', checked.domain_code, checked.page_title, checked.views_text, checked.size_text)
+    ) as line,
+    checked.problem,
     duplicates.first_record_no
 {_JOIN_DUPLICATES}
-join pv_lines as lines on checked.source_file = lines.source_file and checked.record_no = lines.record_no
+anti join pv_set_aside as set_aside
+    on checked.file_no = set_aside.file_no and checked.record_no = set_aside.record_no
 where checked.problem is not null or checked.record_no <> duplicates.first_record_no"""
 
 
 def _load_view_sql(window_start: datetime) -> str:
-    return f"""create or replace view {bulk.LOAD_VIEW} as
+    return f"""create or replace temp view {bulk.LOAD_VIEW} as
 select
     timestamp '{window_start:%Y-%m-%d %H:%M:%S.%f}' as window_start,
     checked.domain_code,
     checked.page_title,
-    checked.count_views,
-    checked.total_response_size,
-    checked.source_file,
+    cast(checked.views_text as bigint) as count_views,
+    cast(checked.size_text as bigint) as total_response_size,
+    files.source_file,
     checked.record_no
 {_JOIN_DUPLICATES}
+join pv_files as files on checked.file_no = files.file_no
 where checked.problem is null
     and (duplicates.first_record_no is null or checked.record_no = duplicates.first_record_no)"""
 
@@ -167,49 +197,44 @@ def _reason(line: str, problem: int | None, first_record_no: int | None) -> str:
     return f"duplicate of record {first_record_no} (same domain_code and page_title)"
 
 
-def stage(files: list[tuple[str, Path]], window_start: datetime, stage_path: Path) -> bulk.Staged:
-    """Stage gzip dumps in a DuckDB file and classify every line in SQL: a `load_rows` view of the good rows,
-    and the quarantined lines with their reason. A broken file raises."""
-    staged = bulk.Staged(stage_path)
-    order = {source_file: index for index, (source_file, _) in enumerate(files)}
-    connection = bulk.connect_stage(stage_path)
-    try:
-        connection.execute("create table pv_set_aside (source_file varchar, record_no bigint)")
-        for source_file, path in files:
-            lines, set_aside = bulk.stage_lines(connection, "pv_lines", path, source_file)
-            staged.records_in += lines
-            staged.quarantined.extend(set_aside)
-            if set_aside:
-                connection.executemany(
-                    "insert into pv_set_aside values (?, ?)",
-                    [(q.source_file, q.record_no) for q in set_aside],
-                )
-        connection.execute(_CHECK_SQL)
-        connection.execute(_DUPLICATES_SQL)
-        connection.execute(_load_view_sql(window_start))
-        for source_file, record_no, line, problem, first_record_no in connection.execute(
-            _QUARANTINED_SQL
-        ).fetchall():
-            reason = _reason(line, problem, first_record_no)
-            shown = line[: records.RAW_RECORD_MAX_CHARS]
-            staged.quarantined.append(records.Quarantined(source_file, record_no, shown, reason))
-    finally:
-        connection.close()
+def stage(connection: Any, files: list[tuple[str, Path]], window_start: datetime) -> bulk.Staged:
+    """Stage gzip dumps into temporary tables of a DuckDB connection and classify every line in SQL: a
+    `load_rows` view of the good rows, and the quarantined lines with their reason. A broken file raises."""
+    staged = bulk.Staged()
+    connection.execute(_CHECKED_DDL)
+    connection.execute("create or replace temp table pv_set_aside (file_no usmallint, record_no bigint)")
+    connection.execute("create or replace temp table pv_files (file_no usmallint, source_file varchar)")
+    for file_no, (source_file, path) in enumerate(files):
+        connection.execute("insert into pv_files values (?, ?)", (file_no, source_file))
+        lines, set_aside = bulk.stage_lines(connection, path, source_file, _CHECK_BLOCK_SQL, (file_no,))
+        staged.records_in += lines
+        staged.quarantined.extend(set_aside)
+        if set_aside:
+            connection.executemany(
+                "insert into pv_set_aside values (?, ?)", [(file_no, q.record_no) for q in set_aside]
+            )
+    connection.execute(_DUPLICATES_SQL)
+    connection.execute(_load_view_sql(window_start))
+    for file_no, record_no, line, problem, first_record_no in connection.execute(_QUARANTINED_SQL).fetchall():
+        reason = _reason(line, problem, first_record_no)
+        shown = line[: records.RAW_RECORD_MAX_CHARS]
+        staged.quarantined.append(records.Quarantined(files[file_no][0], record_no, shown, reason))
+    order = {source_file: file_no for file_no, (source_file, _) in enumerate(files)}
     staged.quarantined.sort(key=lambda q: (order[q.source_file], q.record_no))
-    staged.loaded = staged.records_in - len(staged.quarantined)
     return staged
 
 
 def parse(data: bytes, source_file: str, window_start: datetime) -> ParseResult:
-    """Parse one small gzip dump in memory through the same staging as the bulk load (tests, samples)."""
-    import duckdb
-
+    """Parse one small gzip dump through the same staging as the bulk load, in memory (tests, samples)."""
     with tempfile.TemporaryDirectory(prefix="pageviews-parse-") as scratch:
         path = Path(scratch) / "dump.gz"
         path.write_bytes(data)
-        staged = stage([(source_file, path)], window_start, Path(scratch) / "stage.duckdb")
-        with duckdb.connect(str(staged.path), read_only=True) as connection:
+        connection = bulk.connect_stage(Path(scratch))
+        try:
+            staged = stage(connection, [(source_file, path)], window_start)
             rows = connection.execute(f"select * from {bulk.LOAD_VIEW} order by record_no").fetchall()
+        finally:
+            connection.close()
     return ParseResult(rows=rows, quarantined=staged.quarantined, records_in=staged.records_in)
 
 
@@ -261,6 +286,60 @@ def generate_hour(hour: datetime, lines: int = SAMPLE_LINES_PER_HOUR) -> bytes:
         for domain, title in chosen
     )
     return gzip.compress(body.encode("utf-8"), mtime=0)
+
+
+# A synthetic hour at the size of a real one (~6M lines): every BAD_LINE_EVERY-th line is bad, the kinds in turn.
+BAD_LINE_EVERY = 10_000
+BAD_LINE_KINDS = ("fields", "non_utf8", "views", "size", "empty", "duplicate")
+
+
+def synthetic_bad_lines(lines: int) -> dict[str, int]:
+    """How many lines of each kind `write_synthetic_hour(lines)` makes bad (all are quarantined)."""
+    counts = dict.fromkeys(BAD_LINE_KINDS, 0)
+    for number, _ in enumerate(range(BAD_LINE_EVERY // 2, lines, BAD_LINE_EVERY)):
+        counts[BAD_LINE_KINDS[number % len(BAD_LINE_KINDS)]] += 1
+    return counts
+
+
+def _synthetic_line(record_no: int, bad_number: int | None) -> bytes:
+    domain = SAMPLE_DOMAINS[record_no % len(SAMPLE_DOMAINS)]
+    title = f"{SAMPLE_TITLES[record_no % len(SAMPLE_TITLES)]}_{record_no:x}"
+    views = 1 + (record_no * 7919) % 997
+    if bad_number is None:
+        return f"{domain} {title} {views} 0".encode()
+    kind = BAD_LINE_KINDS[bad_number % len(BAD_LINE_KINDS)]
+    previous = record_no - 1
+    return {
+        "fields": f"{domain} {title}".encode(),
+        "non_utf8": f"{domain} ".encode() + b"Bad\xff" + title.encode() + b" 1 0",
+        "views": f"{domain} {title} many 0".encode(),
+        "size": f"{domain} {title} {views} -1".encode(),
+        "empty": f"{domain}  {views} 0".encode(),
+        "duplicate": _synthetic_line(previous, None).rsplit(b" ", 2)[0] + b" 5 0",
+    }[kind]
+
+
+def write_synthetic_hour(path: Path, lines: int, block: int = 200_000) -> Path:
+    """A deterministic dump of `lines` lines in the public format with `synthetic_bad_lines(lines)` bad ones."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    with gzip.open(partial, "wb", compresslevel=1) as out:
+        for first in range(1, lines + 1, block):
+            numbers = range(first, min(first + block, lines + 1))
+            out.write(
+                b"\n".join(
+                    _synthetic_line(
+                        n,
+                        (n - BAD_LINE_EVERY // 2 - 1) // BAD_LINE_EVERY
+                        if (n - 1) % BAD_LINE_EVERY == BAD_LINE_EVERY // 2
+                        else None,
+                    )
+                    for n in numbers
+                )
+                + b"\n"
+            )
+    partial.replace(path)
+    return path
 
 
 def _fetch(settings: IngestionSettings, start: datetime, end: datetime) -> list[LandedObject]:

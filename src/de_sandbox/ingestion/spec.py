@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from de_sandbox.ingestion import ledger
 from de_sandbox.ingestion.bulk import Staged
@@ -39,9 +40,9 @@ class PipelineSpec:
     target_window_column: str
     freshness_sla_seconds: int
     # Exactly one of the two: `parse` turns small objects into rows in memory; `stage` classifies large files
-    # in a DuckDB staging file (`ingestion.bulk`) that the load moves into the warehouse without Python rows.
+    # into a DuckDB connection (`ingestion.bulk`) that the load moves into the warehouse without Python rows.
     parse: Callable[[list[tuple[str, bytes]], datetime], ParseResult] | None = None
-    stage: Callable[[list[tuple[str, Path]], datetime, Path], Staged] | None = None
+    stage: Callable[[Any, list[tuple[str, Path]], datetime], Staged] | None = None
 
     def __post_init__(self) -> None:
         if (self.parse is None) == (self.stage is None):
