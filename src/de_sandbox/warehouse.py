@@ -109,16 +109,10 @@ class WarehouseConnection:
             finally:
                 cursor.close()
         else:
-            import pandas as pd
-
-            frame = pd.DataFrame.from_records(list(rows), columns=list(columns))
-            self.raw.register("_rows_to_insert", frame)
-            try:
-                self.raw.execute(
-                    f"insert into {table} ({column_list}) select {column_list} from _rows_to_insert"
-                )
-            finally:
-                self.raw.unregister("_rows_to_insert")
+            # One statement, a list parameter per column: no pandas import, no statement per row.
+            values = [list(column) for column in zip(*rows, strict=True)]
+            unnested = ", ".join("unnest(?)" for _ in columns)
+            self.raw.execute(f"insert into {table} ({column_list}) select {unnested}", values)
         return len(rows)
 
     def insert_from_duckdb(

@@ -20,6 +20,7 @@ from de_sandbox.ingestion.records import RAW_RECORD_MAX_CHARS, MalformedSourceEr
 
 READ_BYTES = 1 << 20
 BLOCK_BYTES = 16 << 20
+BATCH_ROWS = 65_536
 # Staging spills to disk beyond this, so a whole hour never sits in memory.
 STAGE_MEMORY_LIMIT = "384MB"
 LOAD_VIEW = "load_rows"
@@ -131,7 +132,16 @@ def line_table(block: bytes, first_record_no: int) -> Any:
     record_no = np.arange(first_record_no, first_record_no + len(newlines), dtype=np.int64)
     # from_buffers all along: converting numpy arrays the usual way makes pyarrow import pandas (seconds).
     numbers = pa.Array.from_buffers(pa.int64(), len(record_no), [None, pa.py_buffer(record_no)])
-    return pa.Table.from_arrays([numbers, lines], names=["record_no", "line"])
+    # Record batches of BATCH_ROWS (zero-copy slices): DuckDB scans the batches of one table in parallel.
+    batches = [
+        pa.RecordBatch.from_arrays(
+            [numbers.slice(offset, BATCH_ROWS), lines.slice(offset, BATCH_ROWS)], names=["record_no", "line"]
+        )
+        for offset in range(0, len(record_no), BATCH_ROWS)
+    ]
+    return pa.Table.from_batches(
+        batches, schema=pa.schema([("record_no", pa.int64()), ("line", pa.large_string())])
+    )
 
 
 def stage_lines(
