@@ -98,6 +98,7 @@ _CHECKED_DDL = """create or replace temp table pv_checked (
     views_text varchar,
     size_text varchar,
     problem utinyint,
+    key_hash ubigint,
     odd_line varchar
 )"""
 # Each staged block gets its lines' first problem, in the order of the rules in the README: field count, empty
@@ -140,17 +141,29 @@ select
     case when problem is null then views_text end as views_text,
     case when problem is null then size_text end as size_text,
     problem,
+    case when problem is null then hash(domain_code, page_title) end as key_hash,
     case when problem is not null or contains(last_field, chr(13)) then line end as odd_line
 from checked"""
+# Duplicates are found on a 64-bit hash of the key first (cheap over millions of rows), then confirmed on the
+# key itself among the few rows whose hash repeats.
 _DUPLICATES_SQL = """create or replace temp table pv_duplicates as
-select file_no, domain_code, page_title, min(record_no) as first_record_no
-from pv_checked
-where problem is null
-group by file_no, domain_code, page_title
+with repeated as (
+    select file_no, key_hash
+    from pv_checked
+    where key_hash is not null
+    group by file_no, key_hash
+    having count(*) > 1
+)
+select checked.file_no, checked.key_hash, checked.domain_code, checked.page_title,
+    min(checked.record_no) as first_record_no
+from pv_checked as checked
+semi join repeated on checked.file_no = repeated.file_no and checked.key_hash = repeated.key_hash
+group by checked.file_no, checked.key_hash, checked.domain_code, checked.page_title
 having count(*) > 1"""
 _JOIN_DUPLICATES = """from pv_checked as checked
 left join pv_duplicates as duplicates
     on checked.file_no = duplicates.file_no
+    and checked.key_hash = duplicates.key_hash
     and checked.domain_code = duplicates.domain_code
     and checked.page_title = duplicates.page_title"""
 _QUARANTINED_SQL = f"""select
