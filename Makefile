@@ -36,6 +36,10 @@ test: install ## Run the whole test suite (installs the Debian packages it needs
 bench: install ## Benchmark the example DAG against a plain dbt build, side by side
 	$(SANDBOX) bench
 
+ROWS ?= 6000000
+bench-ingest: install ## Time a synthetic pageview hour end to end vs DuckDB read_csv [ROWS=6000000] [WAREHOUSE=postgres] [RUNS=3]
+	$(SANDBOX) bench-ingest --rows $(ROWS) --warehouse $(or $(WAREHOUSE),duckdb) --runs $(or $(RUNS),1)
+
 lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	$(PY) -m ruff check src dags tests
 	$(PY) -m ruff format --check src dags tests
@@ -44,7 +48,7 @@ lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	lint_dir=$$(mktemp -d); trap 'rm -rf "$$lint_dir"' EXIT
 	DUCKDB_PATH="$$lint_dir/lint.duckdb" $(PY) -m sqlfluff lint dbt/models
 
-.PHONY: help install demo run test bench lint
+.PHONY: help install demo run test bench bench-ingest lint
 
 local-up: install ## Start the native platform (PostgreSQL, Airflow, S3 stand-in, Prometheus; no Docker), print URLs and login
 	$(SANDBOX) local-up

@@ -13,7 +13,7 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 def _registrars() -> list[Registrar]:
     from de_sandbox import envfile
     from de_sandbox.compose import checks, preflight
-    from de_sandbox.embedded import bench, commands
+    from de_sandbox.embedded import bench, bench_ingest, commands
     from de_sandbox.ingestion import pageviews, parking
     from de_sandbox.lineage import cli as lineage_cli
     from de_sandbox.metrics import exporter
@@ -22,6 +22,7 @@ def _registrars() -> list[Registrar]:
 
     return [
         bench.register,
+        bench_ingest.register,
         preflight.register,
         checks.register,
         envfile.register,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from de_sandbox.settings import Settings, get_settings
@@ -108,17 +109,42 @@ class WarehouseConnection:
             finally:
                 cursor.close()
         else:
-            import pandas as pd
-
-            frame = pd.DataFrame.from_records(list(rows), columns=list(columns))
-            self.raw.register("_rows_to_insert", frame)
-            try:
-                self.raw.execute(
-                    f"insert into {table} ({column_list}) select {column_list} from _rows_to_insert"
-                )
-            finally:
-                self.raw.unregister("_rows_to_insert")
+            # One statement, a list parameter per column: no pandas import, no statement per row.
+            values = [list(column) for column in zip(*rows, strict=True)]
+            unnested = ", ".join("unnest(?)" for _ in columns)
+            self.raw.execute(f"insert into {table} ({column_list}) select {unnested}", values)
         return len(rows)
+
+    def insert_from_duckdb(
+        self,
+        table: str,
+        columns: Sequence[str],
+        source: Any,
+        relation: str,
+        extra: dict[str, Any],
+        scratch: Path,
+    ) -> int:
+        """Insert a relation of a DuckDB connection (plus constant `extra` columns) in this transaction. On
+        DuckDB the source is this connection; PostgreSQL takes it as CSV through `COPY ... FROM STDIN`."""
+        column_list = ", ".join([*columns, *extra])
+        select = f"select {', '.join(columns)}{''.join(f', ? as {name}' for name in extra)} from {relation}"
+        if self.kind == "duckdb":
+            (inserted,) = self.raw.execute(
+                f"insert into {table} ({column_list}) {select}", tuple(extra.values())
+            ).fetchone()
+            return int(inserted)
+        export = scratch / f"{relation}.csv"
+        source.execute(f"copy ({select}) to '{export}' (format csv, header false)", tuple(extra.values()))
+        cursor = self.raw.cursor()
+        try:
+            with export.open("rb") as rows:
+                cursor.copy_expert(
+                    f"copy {table} ({column_list}) from stdin with (format csv)", rows, 1 << 20
+                )
+            return cursor.rowcount
+        finally:
+            cursor.close()
+            export.unlink()
 
     def table_exists(self, schema: str, table: str) -> bool:
         return bool(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import urllib3
 from minio import Minio
@@ -81,6 +82,16 @@ class ObjectStore:
     def put(self, bucket: str, key: str, data: bytes, content_type: str) -> StoredObject:
         self.client.put_object(bucket, key, io.BytesIO(data), len(data), content_type=content_type)
         return StoredObject(bucket, key, len(data))
+
+    def put_file(self, bucket: str, key: str, path: Path, content_type: str) -> StoredObject:
+        """Stream a file to the store in parts, never holding it whole in memory."""
+        self.client.fput_object(bucket, key, str(path), content_type=content_type)
+        return StoredObject(bucket, key, path.stat().st_size)
+
+    def get_file(self, bucket: str, key: str, path: Path) -> Path:
+        """Stream an object to a local file."""
+        self.client.fget_object(bucket, key, str(path))
+        return path
 
     def get(self, bucket: str, key: str) -> bytes:
         response = self.client.get_object(bucket, key)

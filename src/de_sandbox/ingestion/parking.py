@@ -195,7 +195,7 @@ def _fetch(settings: IngestionSettings, start: datetime, end: datetime) -> list[
     source = settings.parking_source
     with skip_windows_outside_bundled_samples(source, "STAVANGER_PARKING_URL", DEFAULT_PARKING_SOURCE):
         responses = fetch(source, start, end, settings.http_timeout_seconds)
-    return [LandedObject(object_key(start, name), body, "application/json") for name, body in responses]
+    return [LandedObject(object_key(start, name), "application/json", body=body) for name, body in responses]
 
 
 def _parse(objects: list[tuple[str, bytes]], start: datetime) -> ParseResult:

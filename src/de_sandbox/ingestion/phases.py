@@ -7,16 +7,21 @@ Airflow tasks call these with the run's data interval as the window; re-running 
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from de_sandbox.ingestion import ledger
+from de_sandbox.ingestion import bulk, ledger
 from de_sandbox.ingestion.objectstore import ObjectStore
+from de_sandbox.ingestion.records import Quarantined
 from de_sandbox.ingestion.spec import PipelineSpec
 from de_sandbox.metrics import facts
 from de_sandbox.settings import IngestionSettings, get_ingestion_settings
-from de_sandbox.warehouse import connect
+from de_sandbox.warehouse import WarehouseConnection, connect
 
 log = logging.getLogger(__name__)
+# A million-line hour could quarantine thousands of lines: the task log names the first ones, the table all.
+QUARANTINE_LOG_LINES = 50
 
 
 class AuditError(AssertionError):
@@ -39,7 +44,14 @@ def extract(spec: PipelineSpec, start: datetime, end: datetime, run_id: str | No
         store = ObjectStore(settings)
         store.ensure_buckets()
         for obj in objects:
-            store.put(store.raw_bucket, obj.key, obj.body, obj.content_type)
+            if obj.path is None:
+                store.put(store.raw_bucket, obj.key, obj.body or b"", obj.content_type)
+                continue
+            try:
+                store.put_file(store.raw_bucket, obj.key, obj.path, obj.content_type)
+            finally:
+                if obj.temporary:
+                    obj.path.unlink(missing_ok=True)
         log.info("landed %d object(s) for %s in s3://%s", len(objects), spec.name, store.raw_bucket)
         return [obj.key for obj in objects]
 
@@ -62,42 +74,91 @@ def _load(spec: PipelineSpec, start: datetime, end: datetime, keys: list[str], r
     with ledger.phase(spec.name, start, end, "load", run_id) as record:
         window_start = ledger.naive_utc(start)
         store = ObjectStore(settings)
-        objects = [(f"s3://{store.raw_bucket}/{key}", store.get(store.raw_bucket, key)) for key in keys]
-        result = spec.parse(objects, window_start)
-        loaded_at = ledger.utcnow()
-        with connect() as connection:
-            ledger.ensure_ops_schema(connection)
-            connection.execute(f"create schema if not exists {spec.raw_table.split('.')[0]}")
-            connection.execute(spec.raw_ddl)
-            connection.execute(f"delete from {spec.raw_table} where window_start = ?", (window_start,))
-            connection.execute(
-                f"delete from {ledger.QUARANTINE_TABLE} where pipeline = ? and window_start = ?",
-                (spec.name, window_start),
-            )
-            loaded = connection.insert_rows(
-                spec.raw_table, spec.raw_columns, [(*row, loaded_at) for row in result.rows]
-            )
-            connection.insert_rows(
-                ledger.QUARANTINE_TABLE,
-                (
-                    "pipeline",
-                    "window_start",
-                    "source_file",
-                    "record_no",
-                    "raw_record",
-                    "reason",
-                    "quarantined_at",
-                ),
-                [
-                    (spec.name, window_start, q.source_file, q.record_no, q.raw_record, q.reason, loaded_at)
-                    for q in result.quarantined
-                ],
-            )
-        record.rows_source, record.rows_stage = result.records_in, loaded
-        record.rows_quarantined = len(result.quarantined)
-        for q in result.quarantined:
+        with tempfile.TemporaryDirectory(prefix=f"{spec.name}-load-") as scratch:
+            if spec.stage is not None:
+                loaded, quarantined, records_in = _load_staged(spec, store, keys, window_start, Path(scratch))
+            else:
+                loaded, quarantined, records_in = _load_parsed(spec, store, keys, window_start)
+        record.rows_source, record.rows_stage = records_in, loaded
+        record.rows_quarantined = len(quarantined)
+        for q in quarantined[:QUARANTINE_LOG_LINES]:
             log.warning("quarantined %s record %s: %s", q.source_file, q.record_no, q.reason)
-        return {"source": result.records_in, "stage": loaded, "quarantined": len(result.quarantined)}
+        if len(quarantined) > QUARANTINE_LOG_LINES:
+            log.warning("... and %d more quarantined record(s)", len(quarantined) - QUARANTINE_LOG_LINES)
+        return {"source": records_in, "stage": loaded, "quarantined": len(quarantined)}
+
+
+def _replace_window(connection: WarehouseConnection, spec: PipelineSpec, window_start: datetime) -> None:
+    ledger.ensure_ops_schema(connection)
+    connection.execute(f"create schema if not exists {spec.raw_table.split('.')[0]}")
+    connection.execute(spec.raw_ddl)
+    connection.execute(f"delete from {spec.raw_table} where window_start = ?", (window_start,))
+    connection.execute(
+        f"delete from {ledger.QUARANTINE_TABLE} where pipeline = ? and window_start = ?",
+        (spec.name, window_start),
+    )
+
+
+def _insert_quarantined(
+    connection: WarehouseConnection,
+    spec: PipelineSpec,
+    window_start: datetime,
+    quarantined: list[Quarantined],
+    loaded_at: datetime,
+) -> None:
+    connection.insert_rows(
+        ledger.QUARANTINE_TABLE,
+        ("pipeline", "window_start", "source_file", "record_no", "raw_record", "reason", "quarantined_at"),
+        [
+            (spec.name, window_start, q.source_file, q.record_no, q.raw_record, q.reason, loaded_at)
+            for q in quarantined
+        ],
+    )
+
+
+def _load_parsed(
+    spec: PipelineSpec, store: ObjectStore, keys: list[str], window_start: datetime
+) -> tuple[int, list[Quarantined], int]:
+    """Small objects: parsed in memory into rows, inserted with the quarantine in one transaction."""
+    objects = [(f"s3://{store.raw_bucket}/{key}", store.get(store.raw_bucket, key)) for key in keys]
+    result = spec.parse(objects, window_start)
+    loaded_at = ledger.utcnow()
+    with connect() as connection:
+        _replace_window(connection, spec, window_start)
+        loaded = connection.insert_rows(
+            spec.raw_table, spec.raw_columns, [(*row, loaded_at) for row in result.rows]
+        )
+        _insert_quarantined(connection, spec, window_start, result.quarantined, loaded_at)
+    return loaded, result.quarantined, result.records_in
+
+
+def _load_staged(
+    spec: PipelineSpec, store: ObjectStore, keys: list[str], window_start: datetime, scratch: Path
+) -> tuple[int, list[Quarantined], int]:
+    """Large files: streamed to disk, classified in DuckDB (the warehouse's own connection, or an in-memory
+    one for PostgreSQL), bulk-inserted with the quarantine in one transaction."""
+    files = [
+        (f"s3://{store.raw_bucket}/{key}", store.get_file(store.raw_bucket, key, scratch / f"object-{n}.gz"))
+        for n, key in enumerate(keys)
+    ]
+    columns = tuple(column for column in spec.raw_columns if column != "loaded_at")
+    with connect() as connection:
+        _replace_window(connection, spec, window_start)
+        if connection.kind == "duckdb":
+            stage_db = bulk.limit_memory(connection.raw)
+        else:
+            stage_db = bulk.connect_stage(scratch)
+        try:
+            staged = spec.stage(stage_db, files, window_start)
+            loaded_at = ledger.utcnow()
+            loaded = connection.insert_from_duckdb(
+                spec.raw_table, columns, stage_db, bulk.LOAD_VIEW, {"loaded_at": loaded_at}, scratch
+            )
+            _insert_quarantined(connection, spec, window_start, staged.quarantined, loaded_at)
+        finally:
+            if stage_db is not connection.raw:
+                stage_db.close()
+    return loaded, staged.quarantined, staged.records_in
 
 
 def count_target_rows(spec: PipelineSpec, start: datetime) -> int:

@@ -1,4 +1,5 @@
-"""What a pipeline is: the spec each source module declares (raw table, fetch, parse, target) and what it lands."""
+"""What a pipeline is: the spec each source module declares (raw table, fetch, parse or stage, target) and what
+it lands."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from de_sandbox.ingestion import ledger
+from de_sandbox.ingestion.bulk import Staged
 from de_sandbox.ingestion.records import ParseResult
 from de_sandbox.settings import REPO_ROOT, IngestionSettings
 
 
 @dataclass(frozen=True)
 class LandedObject:
+    """One object to land: in memory (`body`) or streamed from a file (`path`, removed after when temporary)."""
+
     key: str
-    body: bytes
     content_type: str
+    body: bytes | None = None
+    path: Path | None = None
+    temporary: bool = False
 
 
 @dataclass(frozen=True)
@@ -29,12 +36,19 @@ class PipelineSpec:
     raw_columns: tuple[str, ...]
     raw_ddl: str
     fetch: Callable[[IngestionSettings, datetime, datetime], list[LandedObject]]
-    parse: Callable[[list[tuple[str, bytes]], datetime], ParseResult]
     target_table: str
     target_window_column: str
     freshness_sla_seconds: int
     # Where `fetch` reads from (a URL or a directory): the input of the extract phase's lineage.
     source_location: Callable[[IngestionSettings], str]
+    # Exactly one of the two: `parse` turns small objects into rows in memory; `stage` classifies large files
+    # into a DuckDB connection (`ingestion.bulk`) that the load moves into the warehouse without Python rows.
+    parse: Callable[[list[tuple[str, bytes]], datetime], ParseResult] | None = None
+    stage: Callable[[Any, list[tuple[str, Path]], datetime], Staged] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.parse is None) == (self.stage is None):
+            raise ValueError(f"pipeline {self.name}: give exactly one of parse (in memory) or stage (bulk)")
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,17 @@ def test_fetch_over_http_from_a_dumps_site(dumps_site):
     assert pageviews.fetch(dumps_site, HOUR, timeout=5) == pageviews.generate_hour(HOUR)
     with pytest.raises(MalformedSourceError, match="pageviews-20250101-050000.gz: HTTP 404"):
         pageviews.fetch(dumps_site, datetime(2025, 1, 1, 5), timeout=5)
+
+
+def test_quarantine_matches_the_per_line_rules_it_replaced():
+    """The corpus holds every kind of bad line; the expected table was captured from the per-line parser."""
+    import json
+
+    fixtures = Path(__file__).parent / "fixtures"
+    expected = json.loads((fixtures / "pageviews_parity_expected.json").read_text())
+    result = pageviews.parse((fixtures / "pageviews_parity.txt.gz").read_bytes(), "parity.gz", HOUR)
+
+    assert result.records_in == expected["records_in"]
+    assert [[q.record_no, q.reason, q.raw_record] for q in result.quarantined] == expected["quarantined"]
+    assert [[r[1], r[2], r[3], r[4], r[6]] for r in result.rows] == expected["loaded"]
+    assert all(r[0] == HOUR and r[5] == "parity.gz" for r in result.rows)

@@ -1,0 +1,225 @@
+"""`make bench-ingest`: one synthetic pageview hour of real size end to end (extract, load, dbt, audit,
+validate, archive), each phase timed in its own process with its peak RSS, next to the floor measured in the
+same run: DuckDB's own `read_csv` of the same file into a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from de_sandbox.ingestion import pageviews
+from de_sandbox.settings import REPO_ROOT
+
+HOUR = datetime(2026, 2, 1, 5)
+PHASES = ("extract", "load", "dbt", "audit", "validate", "archive")
+CACHE_DIR = Path(os.getenv("BENCH_INGEST_DIR", REPO_ROOT / "data" / "bench-ingest"))
+
+# Each phase runs in a fresh interpreter, as an Airflow task would: its RSS is its own, and so is the timing.
+_PHASE_CHILD = """
+import json, resource, sys, time
+from datetime import datetime, timedelta
+phase, hour = sys.argv[1], datetime.fromisoformat(sys.argv[2])
+end = hour + timedelta(hours=1)
+from de_sandbox.ingestion import pageviews, phases
+from de_sandbox.ingestion.pageviews import SPEC
+keys = [pageviews.object_key(hour)]
+started = time.perf_counter()
+if phase == "extract":
+    result = phases.extract(SPEC, hour, end, "bench")
+elif phase == "load":
+    result = phases.load(SPEC, hour, end, keys, "bench")
+elif phase == "dbt":
+    from de_sandbox.dbt.project import dbt_executable, run_dbt
+    from de_sandbox.settings import get_settings
+    window = {"window_start": f"{hour:%Y-%m-%d %H:%M:%S}", "window_end": f"{end:%Y-%m-%d %H:%M:%S}"}
+    args = ["build", "--select", "tag:wikipedia", "--vars", json.dumps(window)]
+    result = run_dbt(get_settings(), args, dbt_executable(), target="bench-ingest").seconds
+elif phase == "audit":
+    result = phases.audit(SPEC, hour, end, "bench")
+elif phase == "validate":
+    from de_sandbox.ingestion.validation import validate
+    result = validate(SPEC, hour, end, "bench")
+elif phase == "archive":
+    result = phases.archive(SPEC, hour, end, keys, "bench")
+elapsed = time.perf_counter() - started
+rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print(json.dumps({"seconds": elapsed, "peak_rss_mb": rss / 1024, "result": result}, default=str))
+"""
+
+_FLOOR_CHILD = """
+import json, resource, sys, time
+import duckdb
+source, database = sys.argv[1], sys.argv[2]
+connection = duckdb.connect(database)
+started = time.perf_counter()
+connection.execute(
+    "create table pageviews as select * from read_csv(?, delim = ' ', quote = '', escape = '', header = false,"
+    " ignore_errors = true, columns = {'domain_code': 'VARCHAR', 'page_title': 'VARCHAR',"
+    " 'count_views': 'BIGINT', 'total_response_size': 'BIGINT'})",
+    (source,),
+)
+rows = connection.execute("select count(*) from pageviews").fetchone()[0]
+elapsed = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": elapsed, "peak_rss_mb": rss / 1024, "result": rows}))
+"""
+
+
+# Imported once before measuring, with bytecode caching on: phases then time the pipeline, not the compiler
+# (PYTHONDONTWRITEBYTECODE=1 would otherwise make every phase recompile pandas, GX and dbt from source).
+_WARM_UP = """
+import duckdb, numpy, pyarrow, pandas, great_expectations, dbt.cli.main, dbt.adapters.duckdb, dbt.adapters.postgres
+import de_sandbox.ingestion.phases, de_sandbox.ingestion.validation, de_sandbox.dbt.project
+print("{}")
+"""
+
+
+def synthetic_source(rows: int) -> Path:
+    """A source directory in the dumps' layout holding the synthetic hour of `rows` lines (cached)."""
+    source = CACHE_DIR / f"source-{rows}"
+    path = source / pageviews.relative_path(HOUR)
+    if not path.exists():
+        print(f"[bench-ingest] writing a synthetic hour of {rows:,} lines to {path}", flush=True)
+        pageviews.write_synthetic_hour(path, rows)
+    return source
+
+
+def run_child(code: str, args: list[str], env: dict[str, str]) -> dict:
+    wall = time.perf_counter()
+    env = {name: value for name, value in env.items() if name != "PYTHONDONTWRITEBYTECODE"}
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[0]} failed:\n{proc.stderr[-3000:]}")
+    measured = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {**measured, "wall_seconds": time.perf_counter() - wall}
+
+
+@contextmanager
+def warehouse_env(kind: str, work: Path) -> Iterator[dict[str, str]]:
+    """Environment of a throwaway warehouse (a DuckDB file, or a PostgreSQL server on a free port) and object
+    store (the S3 stand-in on a free port)."""
+    from de_sandbox.native.objectstore import s3_standin
+
+    env = {
+        **os.environ,
+        "DE_SANDBOX_ENV_FILE": str(work / "no.env"),
+        "DATA_DIR": str(work),
+        "WAREHOUSE": kind,
+        "DUCKDB_PATH": str(work / "warehouse.duckdb"),
+        "METRICS_DB_PATH": str(work / "facts.sqlite"),
+        "MINIO_ROOT_USER": "bench-user",
+        "MINIO_ROOT_PASSWORD": "bench-password",
+        "S3_BUCKET_RAW": "bench-raw",
+        "S3_BUCKET_ARCHIVE": "bench-archive",
+        "AUDIT_TOLERANCE_PCT": "0",
+    }
+    with s3_standin() as endpoint:
+        env["MINIO_ENDPOINT"] = endpoint
+        if kind == "duckdb":
+            yield env
+            return
+        from de_sandbox.native.postgres import LocalPostgres, reachable_tmp_dir
+        from de_sandbox.native.processes import free_port
+
+        root = reachable_tmp_dir("de-sandbox-bench-pg-")
+        server = LocalPostgres(
+            root / "postgres", free_port(), "bench", "bench-password", "airflow", "warehouse"
+        )
+        try:
+            server.start()
+            yield {**env, **server.env()}
+        finally:
+            server.wipe()
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def bench(rows: int, kind: str, runs: int) -> dict:
+    source = synthetic_source(rows)
+    dump = source / pageviews.relative_path(HOUR)
+    bad = sum(pageviews.synthetic_bad_lines(rows).values())
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
+        work = Path(scratch)
+        run_child(_WARM_UP, ["warm-up"], dict(os.environ))
+        floor = run_child(_FLOOR_CHILD, [str(dump), str(work / "floor.duckdb")], dict(os.environ))
+        results = []
+        with warehouse_env(kind, work) as env:
+            env["PAGEVIEWS_SOURCE"] = str(source)
+            for _ in range(runs):
+                results.append(
+                    {phase: run_child(_PHASE_CHILD, [phase, HOUR.isoformat()], env) for phase in PHASES}
+                )
+    return {"rows": rows, "warehouse": kind, "expected_bad": bad, "floor": floor, "runs": results}
+
+
+def check_counts(figures: dict) -> list[str]:
+    """Exact counts in every run, identical across runs."""
+    rows, bad = figures["rows"], figures["expected_bad"]
+    expected = {"source": rows, "stage": rows - bad, "quarantined": bad, "target": rows - bad}
+    problems = []
+    for number, run in enumerate(figures["runs"], start=1):
+        audited = run["audit"]["result"]
+        if audited != expected:
+            problems.append(f"run {number}: audit counts {audited}, expected {expected}")
+        if run["validate"]["result"] != rows - bad:
+            problems.append(
+                f"run {number}: validated {run['validate']['result']} rows, expected {rows - bad}"
+            )
+    return problems
+
+
+def report(figures: dict) -> str:
+    floor = figures["floor"]
+    lines = [
+        f"bench-ingest: {figures['rows']:,} lines ({figures['expected_bad']} bad) on {figures['warehouse']}",
+        f"{'phase':<22}{'seconds':>10}{'wall s':>10}{'peak RSS MB':>13}",
+        f"{'floor: read_csv':<22}{floor['seconds']:>10.2f}{floor['wall_seconds']:>10.2f}"
+        f"{floor['peak_rss_mb']:>13.0f}",
+    ]
+    for number, run in enumerate(figures["runs"], start=1):
+        for phase in PHASES:
+            m = run[phase]
+            lines.append(
+                f"{f'run {number} {phase}':<22}{m['seconds']:>10.2f}{m['wall_seconds']:>10.2f}"
+                f"{m['peak_rss_mb']:>13.0f}"
+            )
+        total = sum(run[phase]["seconds"] for phase in PHASES)
+        peak = max(run[phase]["peak_rss_mb"] for phase in PHASES)
+        lines.append(f"{f'run {number} total':<22}{total:>10.2f}{'':>10}{peak:>13.0f}")
+        lines.append(
+            f"{f'run {number} load/floor':<22}{run['load']['seconds'] / floor['seconds']:>10.2f}"
+            f"   audit {run['audit']['result']}"
+        )
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    figures = bench(args.rows, args.warehouse, args.runs)
+    print(report(figures))
+    out = CACHE_DIR / f"figures-{args.warehouse}-{args.rows}.json"
+    out.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    print(f"[bench-ingest] figures written to {out}")
+    problems = check_counts(figures)
+    for problem in problems:
+        print(f"[bench-ingest] COUNT MISMATCH {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench-ingest", help="one synthetic pageview hour of real size end to end, per phase time and RSS"
+    )
+    parser.add_argument("--rows", type=int, default=6_000_000, help="lines in the synthetic hour")
+    parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
+    parser.add_argument("--runs", type=int, default=1, help="runs of the same hour (re-runs replace it)")
+    parser.set_defaults(func=_run)
