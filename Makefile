@@ -38,7 +38,7 @@ bench: install ## Benchmark the example DAG against a plain dbt build, side by s
 
 ROWS ?= 6000000
 bench-ingest: install ## Time a synthetic pageview hour end to end vs DuckDB read_csv [ROWS=6000000] [WAREHOUSE=postgres] [RUNS=3]
-	$(SANDBOX) bench-ingest --rows $(ROWS) --warehouse $(or $(WAREHOUSE),duckdb) --runs $(or $(RUNS),1)
+	$(SANDBOX) bench-ingest --rows $(or $(ROWS),6000000) --warehouse $(or $(WAREHOUSE),duckdb) --runs $(or $(RUNS),1)
 
 lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	$(PY) -m ruff check src dags tests

@@ -38,6 +38,8 @@ def gzip_line_blocks(path: Path, source_file: str) -> Iterator[bytes]:
     """The decompressed lines of a gzip file in blocks of whole lines, each line ending in a newline (one is
     added to a last line without it), so a block holds `block.count(b"\\n")` lines. A broken or empty file
     raises."""
+    if path.stat().st_size == 0:
+        raise MalformedSourceError(f"{source_file}: empty file (0 bytes), no pageview lines")
     decompressor = zlib.decompressobj(wbits=31)
     pending = bytearray()
     produced = False

@@ -11,14 +11,13 @@ import gzip
 import random
 import shutil
 import tempfile
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from de_sandbox.ingestion import bulk, records
-from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
+from de_sandbox.ingestion.http import open_url
+from de_sandbox.ingestion.records import ParseResult
 from de_sandbox.ingestion.spec import LandedObject, PipelineSpec, skip_windows_outside_bundled_samples
 from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT, IngestionSettings
 
@@ -66,13 +65,14 @@ def download(source: str, hour: datetime, timeout: float = 60.0) -> tuple[Path, 
     (the file itself): (path, whether it is a temporary copy the caller removes)."""
     location = f"{source.rstrip('/')}/{relative_path(hour)}"
     if "://" in source and not source.startswith("file://"):
-        try:
-            with urllib.request.urlopen(location, timeout=timeout) as response:
-                with tempfile.NamedTemporaryFile(prefix="pageviews-", suffix=".gz", delete=False) as copy:
+        with tempfile.NamedTemporaryFile(prefix="pageviews-", suffix=".gz", delete=False) as copy:
+            try:
+                with open_url(location, timeout) as response:
                     shutil.copyfileobj(response, copy, 1 << 20)
-            return Path(copy.name), True
-        except urllib.error.HTTPError as error:
-            raise MalformedSourceError(f"{location}: HTTP {error.code} {error.reason}") from error
+            except BaseException:
+                Path(copy.name).unlink(missing_ok=True)
+                raise
+        return Path(copy.name), True
     path = Path(location.removeprefix("file://"))
     if not path.is_file():
         raise FileNotFoundError(f"no pageview dump for {hour:%Y-%m-%d %H}:00 UTC at {path}")
@@ -89,7 +89,9 @@ def fetch(source: str, hour: datetime, timeout: float = 60.0) -> bytes:
             path.unlink()
 
 
-_FIELD_COUNT, _EMPTY_FIELD, _VIEWS_NOT_INTEGER, _SIZE_NOT_INTEGER = 1, 2, 3, 4
+_FIELD_COUNT, _EMPTY_FIELD, _VIEWS_NOT_INTEGER, _SIZE_NOT_INTEGER, _TOO_LONG = 1, 2, 3, 4, 5
+# The raw table's column sizes (RAW_DDL): a longer value would load on DuckDB and break the load on PostgreSQL.
+MAX_DOMAIN_CODE, MAX_PAGE_TITLE = 100, 1000
 _CHECKED_DDL = """create or replace temp table pv_checked (
     file_no usmallint,
     record_no bigint,
@@ -128,6 +130,7 @@ checked as (
         case
             when field_count <> {len(FIELDS)} then {_FIELD_COUNT}
             when domain_code = '' or page_title = '' then {_EMPTY_FIELD}
+            when length(domain_code) > {MAX_DOMAIN_CODE} or length(page_title) > {MAX_PAGE_TITLE} then {_TOO_LONG}
             when views_text = '' or ltrim(views_text, {_DIGITS}) <> '' then {_VIEWS_NOT_INTEGER}
             when size_text = '' or ltrim(size_text, {_DIGITS}) <> '' then {_SIZE_NOT_INTEGER}
         end as problem
@@ -203,6 +206,11 @@ def _reason(line: str, problem: int | None, first_record_no: int | None) -> str:
         return f"expected {len(FIELDS)} space-separated fields ({' '.join(FIELDS)}), got {len(fields)}"
     if problem == _EMPTY_FIELD:
         return "empty domain_code or page_title"
+    if problem == _TOO_LONG:
+        return (
+            f"domain_code or page_title longer than the raw table allows ({MAX_DOMAIN_CODE} / {MAX_PAGE_TITLE}"
+            f" characters): {len(fields[0])} / {len(fields[1])}"
+        )
     if problem == _VIEWS_NOT_INTEGER:
         return f"count_views is not an integer: {fields[2]!r}"
     if problem == _SIZE_NOT_INTEGER:

@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from de_sandbox.ingestion.http import open_url
 from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
 from de_sandbox.ingestion.spec import LandedObject, PipelineSpec, skip_windows_outside_bundled_samples
 from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT, IngestionSettings
@@ -62,13 +61,8 @@ def object_key(window_start: datetime, name: str) -> str:
 def fetch(source: str, window_start: datetime, window_end: datetime, timeout: float = 60.0) -> list[tuple]:
     """(name, body) of each response for the window: one live call, or the recorded ones inside the window."""
     if "://" in source and not source.startswith("file://"):
-        request = urllib.request.Request(source, headers={"Accept": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                body = response.read()
-        except urllib.error.HTTPError as error:
-            detail = error.read()[:200].decode("utf-8", "replace")
-            raise MalformedSourceError(f"parking API error response: HTTP {error.code} {detail}") from error
+        with open_url(source, timeout, accept="application/json") as response:
+            body = response.read()
         return [(response_name(datetime.now(UTC)), body)]
     directory = Path(source.removeprefix("file://"))
     found = []
