@@ -81,6 +81,8 @@ class Settings:
     postgres_password: str
     warehouse_db: str
     airflow_db: str
+    # DuckDB spills to disk past this, in dbt's sessions (profiles.yml) and the package's alike.
+    duckdb_memory_limit: str = "768MB"
 
     @property
     def dbt_target(self) -> str:
@@ -127,6 +129,7 @@ def get_settings() -> Settings:
         postgres_password=os.getenv("POSTGRES_PASSWORD", "sandbox"),
         warehouse_db=os.getenv("WAREHOUSE_DB", "warehouse"),
         airflow_db=os.getenv("AIRFLOW_DB", "airflow"),
+        duckdb_memory_limit=os.getenv("DUCKDB_MEMORY_LIMIT", "768MB"),
     )
 
 
@@ -303,6 +306,12 @@ def published_port(name: str, default: int) -> int:
     """A host port from .env by its name (AIRFLOW_PORT, GRAFANA_PORT, ...), for links shown to users."""
     load_dotenv_file()
     return int(os.getenv(name) or default)
+
+
+def bench_ingest_dir() -> Path:
+    """BENCH_INGEST_DIR: where `make bench-ingest` caches its synthetic hours (default data/bench-ingest)."""
+    load_dotenv_file()
+    return _path("BENCH_INGEST_DIR", _path("DATA_DIR", REPO_ROOT / "data") / "bench-ingest")
 
 
 def bench_modes(default: str) -> str:

@@ -41,6 +41,7 @@ def duckdb_connection(settings: Settings, read_only: bool = False) -> Iterator[A
         )
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     conn = duckdb.connect(str(settings.duckdb_path), read_only=read_only)
+    conn.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
     try:
         yield conn
     finally:

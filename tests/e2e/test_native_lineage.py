@@ -65,7 +65,7 @@ def test_ingestion_hour_emits_assets_triggers_the_rollup_and_writes_lineage(
         f"s3://{ingestion.bucket_raw}/{HOURLY}",
         asset(warehouse_table(settings, "raw.wikipedia_pageviews")).uri,
         asset(warehouse_table(settings, "marts.fct_wikipedia_pageviews")).uri,
-        asset(warehouse_table(settings, "marts.dim_wikipedia_page")).uri,
+        asset(warehouse_table(settings, "marts.dim_wikipedia_pages")).uri,
     }
     assert expected <= uris, uris
     assert any("/staging/" in uri for uri in uris), uris

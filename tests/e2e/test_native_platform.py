@@ -174,15 +174,15 @@ def test_a_killed_scheduler_is_back_within_15_s_and_the_run_succeeds(
         heartbeat = airflow_api.health()["scheduler"].get("latest_scheduler_heartbeat")
         return bool(heartbeat) and datetime.fromisoformat(heartbeat).timestamp() > killed_wall
 
-    airflow_api._poll(scheduler_back, 60, "scheduler not back")
+    airflow_api._poll(scheduler_back, 120, "scheduler not back")
     back_after = time.monotonic() - killed_at
     record_timing("scheduler_kill_to_heartbeat", back_after)
-    assert back_after < 15, f"scheduler back after {back_after:.1f} s"
-    assert supervisor.keeper_state("scheduler").restarts == 1
-
+    # The run first: a slow restart must not leave a run behind for the next test.
     state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=1200)
     record_timing("scheduler_kill_run_to_success", time.monotonic() - killed_at)
     assert state == "success", airflow_api.task_states(EXAMPLE_DAG, run_id)
+    assert back_after < 15, f"scheduler back after {back_after:.1f} s"
+    assert supervisor.keeper_state("scheduler").restarts == 1
     for task_id, spans in _task_tries(airflow_api, EXAMPLE_DAG, run_id).items():
         spans = sorted(spans)
         for (_, end), (next_start, _) in zip(spans, spans[1:], strict=False):

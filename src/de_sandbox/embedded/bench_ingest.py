@@ -19,11 +19,11 @@ from datetime import datetime
 from pathlib import Path
 
 from de_sandbox.ingestion import pageviews
-from de_sandbox.settings import REPO_ROOT
+from de_sandbox.settings import bench_ingest_dir
 
 HOUR = datetime(2026, 2, 1, 5)
 PHASES = ("extract", "load", "dbt", "audit", "validate", "archive")
-CACHE_DIR = Path(os.getenv("BENCH_INGEST_DIR", REPO_ROOT / "data" / "bench-ingest"))
+CACHE_DIR = bench_ingest_dir()
 
 # Each phase runs in a fresh interpreter, as an Airflow task would: its RSS is its own, and so is the timing.
 _PHASE_CHILD = """

@@ -25,10 +25,10 @@ NEXT = HOUR + timedelta(hours=1)
 # The per-line parser needed 1.2 GB for a million lines; staging is bounded by bulk.STAGE_MEMORY_LIMIT (384 MB).
 LOAD_PEAK_RSS_MB = 700
 OWN_RELATIONS = (
-    "marts.wikipedia_pageviews",
+    "marts.fct_wikipedia_pageviews_enriched",
     "marts.fct_wikipedia_pageviews",
-    "marts.dim_wikipedia_page",
-    "staging.stg_wikipedia_pageviews",
+    "marts.dim_wikipedia_pages",
+    "staging.stg_wikipedia__pageviews",
     "raw.wikipedia_pageviews",
     "ops.run_ledger",
     "ops.quarantine",
@@ -53,7 +53,7 @@ def postgres_env(postgres_server, ingestion_env, monkeypatch):
         monkeypatch.setenv(name, value)
     with connect() as connection:
         for relation in OWN_RELATIONS:
-            kind = "view" if relation == "marts.wikipedia_pageviews" else "table"
+            kind = "view" if relation == "marts.fct_wikipedia_pageviews_enriched" else "table"
             connection.execute(f"drop {kind} if exists {relation} cascade")
 
 

@@ -163,7 +163,14 @@ def facts_db(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_settings(postgres_server):
-    """The session's real PostgreSQL as the warehouse, with the same ledger and quarantine written to it."""
+    """The session's real PostgreSQL, in a warehouse database of its own (other tests write theirs), with the
+    same ledger and quarantine written to it."""
+    from contextlib import closing
+
+    database = "portal_warehouse"
+    with closing(postgres_server.connect("postgres")) as conn, conn.cursor() as cur:
+        cur.execute(f"drop database if exists {database}")
+        cur.execute(f"create database {database}")
     settings = dataclasses.replace(
         get_settings(),
         warehouse="postgres",
@@ -171,10 +178,14 @@ def postgres_settings(postgres_server):
         postgres_port=postgres_server.port,
         postgres_user=postgres_server.user,
         postgres_password=postgres_server.password,
-        warehouse_db=postgres_server.warehouse_db,
+        warehouse_db=database,
     )
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**postgres_server.env(), "WAREHOUSE": "postgres"}.items():
+        for name, value in {
+            **postgres_server.env(),
+            "WAREHOUSE": "postgres",
+            "WAREHOUSE_DB": database,
+        }.items():
             patch.setenv(name, value)
         write_ledger_and_quarantine()
     return settings
