@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import START_TIMEOUT_S
+from helpers.task_processes import ancestors, running_task
 
 from de_sandbox.airflow_api import AirflowApi
 from de_sandbox.airflow_db import DUCKDB_POOL
@@ -21,6 +21,7 @@ from de_sandbox.native.supervisor import Supervisor
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 EXAMPLE_DAG = "example_pipeline"
+START_TIMEOUT_S = 300
 
 
 @pytest.fixture(scope="module")
@@ -54,27 +55,6 @@ def test_redis_and_two_workers_run_beside_the_rest(celery_platform):
     ), "the broker password is never on a command line"
 
 
-def _parents(pid: int) -> list[int]:
-    chain = []
-    while pid > 1:
-        chain.append(pid)
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-    return chain
-
-
-def _running_task(ti_ids: dict[str, str]) -> tuple[int, str] | None:
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue
-        ti_id = title.removeprefix("airflow worker -- ")
-        if ti_id != title and ti_id in ti_ids:
-            return int(cmdline.parent.name), ti_ids[ti_id]
-    return None
-
-
 def test_a_killed_worker_loses_no_run_and_duckdb_keeps_one_writer(celery_platform, celery_api, record_timing):
     """A worker dies with its task, as a machine would (kill -9 of its whole process tree, no restart): the task
     is failed by its missing heartbeat, retried on the other worker, and the run succeeds. Across the run no two
@@ -84,7 +64,7 @@ def test_a_killed_worker_loses_no_run_and_duckdb_keeps_one_writer(celery_platfor
     run_id = celery_api.trigger(EXAMPLE_DAG)
     ti_ids: dict[str, str] = {}
     refreshed, deadline = 0.0, time.monotonic() + 600
-    while (found := _running_task(ti_ids)) is None:
+    while (found := running_task(ti_ids)) is None:
         if time.monotonic() - refreshed > 1:  # the scheduler creates the run's task instances a moment later
             body = celery_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
             ti_ids, refreshed = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}, time.monotonic()
@@ -92,20 +72,20 @@ def test_a_killed_worker_loses_no_run_and_duckdb_keeps_one_writer(celery_platfor
         time.sleep(0.05)
     task_pid, task_id = found
     keepers = {supervisor.running(f"celery-worker-{n}").pid: n for n in (1, 2)}
-    worker = next(keepers[pid] for pid in _parents(task_pid) if pid in keepers)
+    worker = next(keepers[pid] for pid in ancestors(task_pid) if pid in keepers)
     # The worker's group (keeper, worker, pool) and the task's own session die at once.
     os.killpg(supervisor.running(f"celery-worker-{worker}").pid, signal.SIGKILL)
     os.killpg(os.getpgid(task_pid), signal.SIGKILL)
     killed_at = time.monotonic()
     # A retry runs as a new try with a task-instance id of its own.
     retry_ids: dict[str, str] = {}
-    while (retry := _running_task(retry_ids)) is None or retry[0] == task_pid:
+    while (retry := running_task(retry_ids)) is None or retry[0] == task_pid:
         if time.monotonic() - refreshed > 1:
             ti = celery_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances/{task_id}")
             retry_ids, refreshed = {ti["id"]: task_id}, time.monotonic()
         assert time.monotonic() - killed_at < 300, f"{task_id} not retried within 300 s"
         time.sleep(0.05)
-    retried_on = next((keepers[pid] for pid in _parents(retry[0]) if pid in keepers), None)
+    retried_on = next((keepers[pid] for pid in ancestors(retry[0]) if pid in keepers), None)
     record_timing("celery_worker_kill_to_retry", time.monotonic() - killed_at)
     assert retried_on == 3 - worker, "the retry runs on the surviving worker"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from helpers.task_processes import running_task
 
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.native.platform import up
@@ -241,26 +242,13 @@ def test_no_secret_in_the_metadata_db_task_logs_or_the_summary(native_platform):
     assert all(mode == "0o600" for mode in env_file_modes.values()), env_file_modes
 
 
-def _task_process(ti_ids: dict[str, str]) -> tuple[int, str] | None:
-    """(pid, task_id) of a running task process of these task instances (titled `airflow worker -- <ti id>`)."""
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue
-        ti_id = title.removeprefix("airflow worker -- ")
-        if ti_id != title and ti_id in ti_ids:
-            return int(cmdline.parent.name), ti_ids[ti_id]
-    return None
-
-
 def test_a_killed_task_process_is_noticed_and_retried(native_platform, airflow_api, record_timing):
     """kill -9 the process running a task: its supervisor reports the failure, the task's retry succeeds."""
     airflow_api.wait_for_dag(EXAMPLE_DAG, timeout=60)
     run_id = airflow_api.trigger(EXAMPLE_DAG)
     ti_ids: dict[str, str] = {}
     refreshed, deadline = 0.0, time.monotonic() + 600
-    while (found := _task_process(ti_ids)) is None:
+    while (found := running_task(ti_ids)) is None:
         if time.monotonic() - refreshed > 1:  # the scheduler creates the run's task instances a moment later
             body = airflow_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
             ti_ids, refreshed = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}, time.monotonic()
