@@ -26,11 +26,18 @@ def platform(tmp_path) -> Platform:
         dags_folder=tmp_path / "dags",
         prometheus_port=free_port(),
         exporter_port=free_port(),
+        minio_endpoint=f"127.0.0.1:{free_port()}",
     )
 
 
 def test_prometheus_and_exporter_specs_run_and_scrape(platform, prometheus_bin, tmp_path) -> None:
-    prometheus, exporter = monitoring_services(platform)
+    prometheus, exporter = monitoring_services(
+        platform.settings.data_dir,
+        platform.prometheus_port,
+        platform.exporter_port,
+        platform.api_url,
+        (platform.admin_user, platform.admin_password),
+    )
     assert (prometheus.name, exporter.name) == ("prometheus", "exporter")
     assert f"--web.listen-address=127.0.0.1:{platform.prometheus_port}" in prometheus.argv
     assert "--host=127.0.0.1" in exporter.argv
