@@ -82,7 +82,7 @@ class Settings:
     warehouse_db: str
     airflow_db: str
     # DuckDB spills to disk past this, in dbt's sessions (profiles.yml) and the package's alike.
-    duckdb_memory_limit: str = "768MB"
+    duckdb_memory_limit: str = "512MB"
 
     @property
     def dbt_target(self) -> str:
@@ -129,7 +129,7 @@ def get_settings() -> Settings:
         postgres_password=os.getenv("POSTGRES_PASSWORD", "sandbox"),
         warehouse_db=os.getenv("WAREHOUSE_DB", "warehouse"),
         airflow_db=os.getenv("AIRFLOW_DB", "airflow"),
-        duckdb_memory_limit=os.getenv("DUCKDB_MEMORY_LIMIT", "768MB"),
+        duckdb_memory_limit=os.getenv("DUCKDB_MEMORY_LIMIT", "512MB"),
     )
 
 
