@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.task_processes import ancestors, running_task
+from helpers.task_processes import ancestors, wait_for_running_task
 
 from de_sandbox.airflow_api import AirflowApi
 from de_sandbox.airflow_db import DUCKDB_POOL
@@ -62,29 +62,14 @@ def test_a_killed_worker_loses_no_run_and_duckdb_keeps_one_writer(celery_platfor
     supervisor = Supervisor(celery_platform.settings.data_dir)
     celery_api.wait_for_dag(EXAMPLE_DAG, timeout=120)
     run_id = celery_api.trigger(EXAMPLE_DAG)
-    ti_ids: dict[str, str] = {}
-    refreshed, deadline = 0.0, time.monotonic() + 600
-    while (found := running_task(ti_ids)) is None:
-        if time.monotonic() - refreshed > 1:  # the scheduler creates the run's task instances a moment later
-            body = celery_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
-            ti_ids, refreshed = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}, time.monotonic()
-        assert time.monotonic() < deadline, "no task of the run seen running"
-        time.sleep(0.05)
-    task_pid, task_id = found
+    task_pid, task_id = wait_for_running_task(celery_api, EXAMPLE_DAG, run_id)
     keepers = {supervisor.running(f"celery-worker-{n}").pid: n for n in (1, 2)}
     worker = next(keepers[pid] for pid in ancestors(task_pid) if pid in keepers)
     # The worker's group (keeper, worker, pool) and the task's own session die at once.
     os.killpg(supervisor.running(f"celery-worker-{worker}").pid, signal.SIGKILL)
     os.killpg(os.getpgid(task_pid), signal.SIGKILL)
     killed_at = time.monotonic()
-    # A retry runs as a new try with a task-instance id of its own.
-    retry_ids: dict[str, str] = {}
-    while (retry := running_task(retry_ids)) is None or retry[0] == task_pid:
-        if time.monotonic() - refreshed > 1:
-            ti = celery_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances/{task_id}")
-            retry_ids, refreshed = {ti["id"]: task_id}, time.monotonic()
-        assert time.monotonic() - killed_at < 300, f"{task_id} not retried within 300 s"
-        time.sleep(0.05)
+    retry = wait_for_running_task(celery_api, EXAMPLE_DAG, run_id, 300, task_id=task_id, not_pid=task_pid)
     retried_on = next((keepers[pid] for pid in ancestors(retry[0]) if pid in keepers), None)
     record_timing("celery_worker_kill_to_retry", time.monotonic() - killed_at)
     assert retried_on == 3 - worker, "the retry runs on the surviving worker"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from helpers.task_processes import running_task
+from helpers.task_processes import wait_for_running_task
 
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.native.platform import up
@@ -246,15 +246,7 @@ def test_a_killed_task_process_is_noticed_and_retried(native_platform, airflow_a
     """kill -9 the process running a task: its supervisor reports the failure, the task's retry succeeds."""
     airflow_api.wait_for_dag(EXAMPLE_DAG, timeout=60)
     run_id = airflow_api.trigger(EXAMPLE_DAG)
-    ti_ids: dict[str, str] = {}
-    refreshed, deadline = 0.0, time.monotonic() + 600
-    while (found := running_task(ti_ids)) is None:
-        if time.monotonic() - refreshed > 1:  # the scheduler creates the run's task instances a moment later
-            body = airflow_api.get_json(f"dags/{EXAMPLE_DAG}/dagRuns/{run_id}/taskInstances", limit=1000)
-            ti_ids, refreshed = {ti["id"]: ti["task_id"] for ti in body["task_instances"]}, time.monotonic()
-        assert time.monotonic() < deadline, "no task process of the run seen"
-        time.sleep(0.05)
-    pid, task_id = found
+    pid, task_id = wait_for_running_task(airflow_api, EXAMPLE_DAG, run_id)
     os.kill(pid, signal.SIGKILL)
     killed_at = time.monotonic()
     state = airflow_api.wait_for_run(EXAMPLE_DAG, run_id, timeout=1200)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 TASK_TITLE = "airflow worker -- "
@@ -27,3 +28,28 @@ def ancestors(pid: int) -> list[int]:
         chain.append(pid)
         pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     return chain
+
+
+def wait_for_running_task(
+    api,
+    dag_id: str,
+    run_id: str,
+    timeout: float = 600,
+    task_id: str | None = None,
+    not_pid: int | None = None,
+) -> tuple[int, str]:
+    """(pid, task_id) of the first process of the run's tasks (or of `task_id` alone) seen running, other than
+    `not_pid`. Task-instance ids are re-read from the REST API each second: the scheduler creates them a moment
+    after the trigger, and a retry runs under an id of its own."""
+    ti_ids: dict[str, str] = {}
+    refreshed, deadline = 0.0, time.monotonic() + timeout
+    while (found := running_task(ti_ids)) is None or found[0] == not_pid:
+        if time.monotonic() - refreshed > 1:
+            body = api.get_json(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=1000)
+            ti_ids = {
+                ti["id"]: ti["task_id"] for ti in body["task_instances"] if task_id in (None, ti["task_id"])
+            }
+            refreshed = time.monotonic()
+        assert time.monotonic() < deadline, f"no task process of {dag_id} run {run_id} seen running"
+        time.sleep(0.05)
+    return found

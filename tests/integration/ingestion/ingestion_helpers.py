@@ -42,3 +42,26 @@ def record_figures(name: str, figures: dict) -> None:
     known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
     known[name] = figures
     FIGURES.write_text(json.dumps(known, indent=2, default=str) + "\n")
+
+
+# What the pageviews pipeline builds, dropped before a test that runs it on the session's shared PostgreSQL.
+PAGEVIEWS_RELATIONS = (
+    ("view", "marts.fct_wikipedia_pageviews_enriched"),
+    ("table", "marts.fct_wikipedia_pageviews"),
+    ("table", "marts.dim_wikipedia_pages"),
+    ("table", "staging.stg_wikipedia__pageviews"),
+    ("table", "raw.wikipedia_pageviews"),
+    ("table", "ops.run_ledger"),
+    ("table", "ops.quarantine"),
+)
+
+
+def use_postgres_warehouse(server, monkeypatch) -> None:
+    """Point the test at the session's PostgreSQL as warehouse, with the pageviews relations dropped first."""
+    from de_sandbox.warehouse import connect
+
+    for name, value in {**server.env(), "WAREHOUSE": "postgres"}.items():
+        monkeypatch.setenv(name, value)
+    with connect() as connection:
+        for kind, relation in PAGEVIEWS_RELATIONS:
+            connection.execute(f"drop {kind} if exists {relation} cascade")

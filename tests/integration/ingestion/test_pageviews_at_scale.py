@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from ingestion_helpers import record_figures, run_dbt
+from ingestion_helpers import record_figures, run_dbt, use_postgres_warehouse
 
 from de_sandbox.embedded.bench_ingest import _PHASE_CHILD, run_child
 from de_sandbox.ingestion import pageviews
@@ -24,15 +24,6 @@ HOUR = datetime(2026, 1, 1, 7)
 NEXT = HOUR + timedelta(hours=1)
 # The per-line parser needed 1.2 GB for a million lines; staging is bounded by bulk.STAGE_MEMORY_LIMIT (384 MB).
 LOAD_PEAK_RSS_MB = 700
-OWN_RELATIONS = (
-    "marts.fct_wikipedia_pageviews_enriched",
-    "marts.fct_wikipedia_pageviews",
-    "marts.dim_wikipedia_pages",
-    "staging.stg_wikipedia__pageviews",
-    "raw.wikipedia_pageviews",
-    "ops.run_ledger",
-    "ops.quarantine",
-)
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +40,7 @@ def large_source(ingestion_env, million_line_hour):
 
 @pytest.fixture
 def postgres_env(postgres_server, ingestion_env, monkeypatch):
-    for name, value in {**postgres_server.env(), "WAREHOUSE": "postgres"}.items():
-        monkeypatch.setenv(name, value)
-    with connect() as connection:
-        for relation in OWN_RELATIONS:
-            kind = "view" if relation == "marts.fct_wikipedia_pageviews_enriched" else "table"
-            connection.execute(f"drop {kind} if exists {relation} cascade")
+    use_postgres_warehouse(postgres_server, monkeypatch)
 
 
 def ingest_large_hour(tmp_path: Path, warehouse: str) -> dict:

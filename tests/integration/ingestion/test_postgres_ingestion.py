@@ -5,40 +5,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from ingestion_helpers import run_dbt
+from ingestion_helpers import run_dbt, use_postgres_warehouse
 
 from de_sandbox.ingestion import ledger
 from de_sandbox.ingestion.pageviews import SPEC
 from de_sandbox.ingestion.phases import audit, extract, load
 from de_sandbox.ingestion.validation import validate
-from de_sandbox.warehouse import connect
 
 pytestmark = pytest.mark.integration
 
 HOUR = datetime(2026, 1, 1, 9)
 NEXT = HOUR + timedelta(hours=1)
-OWN_RELATIONS = (
-    "marts.fct_wikipedia_pageviews_enriched",
-    "marts.fct_wikipedia_pageviews",
-    "marts.dim_wikipedia_pages",
-    "staging.stg_wikipedia__pageviews",
-    "raw.wikipedia_pageviews",
-    "ops.run_ledger",
-    "ops.quarantine",
-)
 
 
 @pytest.fixture
 def postgres_warehouse(postgres_server, ingestion_env, monkeypatch):
     """The session's PostgreSQL server as warehouse, with our tables dropped first."""
-    server = postgres_server
-    for name, value in {**server.env(), "WAREHOUSE": "postgres"}.items():
-        monkeypatch.setenv(name, value)
-    with connect() as connection:
-        for relation in OWN_RELATIONS:
-            kind = "view" if relation == "marts.fct_wikipedia_pageviews_enriched" else "table"
-            connection.execute(f"drop {kind} if exists {relation} cascade")
-    return server
+    use_postgres_warehouse(postgres_server, monkeypatch)
+    return postgres_server
 
 
 @pytest.mark.timeout(900)
