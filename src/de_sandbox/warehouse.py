@@ -49,7 +49,10 @@ def duckdb_connection(settings: Settings, read_only: bool = False) -> Iterator[A
 
 
 @contextmanager
-def postgres_connection(settings: Settings) -> Iterator[Any]:
+def postgres_connection(
+    settings: Settings, database: str | None = None, connect_timeout: int | None = None
+) -> Iterator[Any]:
+    """The warehouse database (or `database` on the same server), in one transaction, closed afterwards."""
     import psycopg2
 
     conn = psycopg2.connect(
@@ -57,7 +60,8 @@ def postgres_connection(settings: Settings) -> Iterator[Any]:
         port=settings.postgres_port,
         user=settings.postgres_user,
         password=settings.postgres_password,
-        dbname=settings.warehouse_db,
+        dbname=database or settings.warehouse_db,
+        connect_timeout=connect_timeout,
     )
     try:
         with conn:

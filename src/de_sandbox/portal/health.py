@@ -22,6 +22,7 @@ from de_sandbox.settings import (
     published_port,
     runtime,
 )
+from de_sandbox.warehouse import postgres_connection
 
 CHECK_TIMEOUT_S = 2.0
 HEALTHY, UNHEALTHY, STOPPED = "healthy", "unhealthy", "stopped"
@@ -90,22 +91,14 @@ def postgres_check(settings: Settings) -> Callable[[], tuple[bool, str]]:
 
         where = f"{settings.postgres_host}:{settings.postgres_port}/{settings.airflow_db}"
         try:
-            conn = psycopg2.connect(
-                host=settings.postgres_host,
-                port=settings.postgres_port,
-                user=settings.postgres_user,
-                password=settings.postgres_password,
-                dbname=settings.airflow_db,
-                connect_timeout=int(CHECK_TIMEOUT_S),
-            )
-        except psycopg2.Error as error:
-            return False, f"connect to {where}: {str(error).strip().splitlines()[0]}"
-        try:
-            with conn.cursor() as cursor:
+            with (
+                postgres_connection(settings, settings.airflow_db, int(CHECK_TIMEOUT_S)) as conn,
+                conn.cursor() as cursor,
+            ):
                 cursor.execute("select 1")
                 cursor.fetchone()
-        finally:
-            conn.close()
+        except psycopg2.Error as error:
+            return False, f"connect to {where}: {str(error).strip().splitlines()[0]}"
         return True, f"select 1 on {where}"
 
     return check
