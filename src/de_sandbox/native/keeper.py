@@ -116,6 +116,22 @@ def launcher(argv: list[str]) -> Callable[[], subprocess.Popen | ForkedService]:
     return lambda: ForkedService(lambda: preload.main(args))
 
 
+def kill_leftovers() -> int:
+    """SIGKILL every other live process of the keeper's own process group; returns how many."""
+    me, group = os.getpid(), os.getpgid(0)
+    killed = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            pid = int(stat.parent.name)
+            if int(fields[2]) == group and pid != me and fields[0] != "Z":
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+        except (OSError, IndexError, ValueError):
+            continue
+    return killed
+
+
 def keep(name: str, argv: list[str], state_file: Path) -> int:
     """Run `argv` until told to stop; restart it whenever it dies on its own."""
     stopping = False
@@ -142,11 +158,14 @@ def keep(name: str, argv: list[str], state_file: Path) -> int:
         # SIGTERM is how the platform stops a service; any other end is a crash to recover from.
         if stopping or code == -signal.SIGTERM:
             return 0
+        # What the dead service forked (an executor's workers) still holds its database sessions and row locks;
+        # a restarted container loses them too. Tasks run in sessions of their own and are not touched.
+        killed = kill_leftovers()
         if time.monotonic() - started > STABLE_AFTER_S:
             backoff = FIRST_BACKOFF_S
         print(
             f"[de-sandbox keeper] {name} died ({describe_exit(code)}) after {time.monotonic() - started:.1f} s; "
-            f"restart {state.restarts + 1} in {backoff:.0f} s",
+            f"{killed} leftover process(es) stopped; restart {state.restarts + 1} in {backoff:.0f} s",
             file=sys.stderr,
             flush=True,
         )

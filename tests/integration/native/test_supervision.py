@@ -98,3 +98,30 @@ def test_a_preloading_service_is_forked_from_its_keeper_without_importing_again(
     out = capfd.readouterr()
     assert out.out.count(version("apache-airflow")) == 2
     assert "preloaded cosmos, dbt.cli.main" in out.err
+
+
+def test_what_a_dead_service_forked_is_stopped_before_it_restarts(supervisor, tmp_path):
+    """A scheduler's executor workers outlive a kill -9 of the scheduler and keep its database sessions (and row
+    locks): the keeper stops them before the restart, as a restarted container would."""
+    marker = tmp_path / "worker.pid"
+    forking = [
+        sys.executable,
+        "-c",
+        "import subprocess, sys, time; "
+        f"w = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); "
+        f"open({str(marker)!r}, 'w').write(str(w.pid)); time.sleep(600)",
+    ]
+    supervisor.start(ServiceSpec("svc", forking, health=lambda: True), dict(os.environ))
+    first = service_pid(supervisor, "svc")
+    deadline = time.monotonic() + 15
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    worker = int(marker.read_text())
+    marker.unlink()
+    os.kill(first, signal.SIGKILL)
+    service_pid(supervisor, "svc", not_pid=first)
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{worker}").exists() and "Z" not in Path(f"/proc/{worker}/stat").read_text().split()[2]:
+        assert time.monotonic() < deadline, "the dead service's worker still runs after the restart"
+        time.sleep(0.1)
+    assert "1 leftover process(es) stopped" in supervisor.log_file("svc").read_text()
