@@ -13,6 +13,9 @@ from typing import Any
 
 from de_sandbox.settings import Settings, get_settings
 
+# The PostgreSQL advisory lock that serialises creating the package's own schemas and tables.
+CREATE_LOCK_KEY = 7_146_000_001
+
 
 def release_dbt_duckdb(*_: Any, **__: Any) -> None:
     """Close the DuckDB file dbt-duckdb keeps open in-process after a dbtRunner call.
@@ -150,6 +153,17 @@ class WarehouseConnection:
         finally:
             cursor.close()
             export.unlink()
+
+    def create_missing(self, tables: Sequence[str], statements: Sequence[str]) -> None:
+        """Run `create ... if not exists` statements unless every `schema.table` exists. On PostgreSQL the
+        creators take turns: concurrent `if not exists` creations of one table race on the catalog (a unique
+        violation, seen when a backfill's first loads start together), and the lock lasts until commit."""
+        if self.kind == "postgres":
+            if all(self.table_exists(*table.split(".")) for table in tables):
+                return
+            self.execute("select pg_advisory_xact_lock(?)", (CREATE_LOCK_KEY,))
+        for statement in statements:
+            self.execute(statement)
 
     def table_exists(self, schema: str, table: str) -> bool:
         return bool(

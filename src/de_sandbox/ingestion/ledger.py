@@ -81,8 +81,7 @@ def naive_utc(moment: datetime) -> datetime:
 
 
 def ensure_ops_schema(connection: WarehouseConnection) -> None:
-    for statement in DDL:
-        connection.execute(statement)
+    connection.create_missing((LEDGER_TABLE, QUARANTINE_TABLE), DDL)
 
 
 @dataclass

@@ -90,8 +90,9 @@ def _load(spec: PipelineSpec, start: datetime, end: datetime, keys: list[str], r
 
 def _replace_window(connection: WarehouseConnection, spec: PipelineSpec, window_start: datetime) -> None:
     ledger.ensure_ops_schema(connection)
-    connection.execute(f"create schema if not exists {spec.raw_table.split('.')[0]}")
-    connection.execute(spec.raw_ddl)
+    connection.create_missing(
+        (spec.raw_table,), (f"create schema if not exists {spec.raw_table.split('.')[0]}", spec.raw_ddl)
+    )
     connection.execute(f"delete from {spec.raw_table} where window_start = ?", (window_start,))
     connection.execute(
         f"delete from {ledger.QUARANTINE_TABLE} where pipeline = ? and window_start = ?",
