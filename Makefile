@@ -33,6 +33,9 @@ test: install ## Run the whole test suite (installs the Debian packages it needs
 	$(SANDBOX) ensure-packages $(TEST_APT_PACKAGES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+test-backfill: install ## The 48-hour wikipedia_pageviews backfill, 4 runs at a time, on a native platform (~30 min)
+	$(PY) -m pytest tests/e2e/test_native_backfill.py --run-long -m long -q $(PYTEST_ARGS)
+
 bench: install ## Benchmark the example DAG against a plain dbt build, side by side
 	$(SANDBOX) bench
 
@@ -48,7 +51,7 @@ lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	lint_dir=$$(mktemp -d); trap 'rm -rf "$$lint_dir"' EXIT
 	DUCKDB_PATH="$$lint_dir/lint.duckdb" $(PY) -m sqlfluff lint dbt/models
 
-.PHONY: help install demo run test bench bench-ingest lint
+.PHONY: help install demo run test test-backfill bench bench-ingest lint
 
 local-up: install ## Start the native platform (PostgreSQL, Airflow, S3 stand-in, Prometheus; no Docker), print URLs and login
 	$(SANDBOX) local-up

@@ -30,6 +30,24 @@ def pytest_configure(config: pytest.Config) -> None:
     apply(embedded_env(get_settings()))
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-long", action="store_true", help="also run the tests marked long (make test-backfill)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests beyond make test's time budget run only when asked for.
+    if config.getoption("--run-long"):
+        return
+    skip = pytest.mark.skip(
+        reason="long: beyond make test's budget, run with --run-long (make test-backfill)"
+    )
+    for item in items:
+        if "long" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def embedded_airflow():
     """A migrated SQLite metadata DB and a fresh dbt manifest for the session's settings."""

@@ -1,4 +1,5 @@
-"""A small client for the Airflow 3 REST API over plain HTTP: token from /auth/token, trigger a run, wait."""
+"""A small client for the Airflow 3 REST API over plain HTTP: token from /auth/token, trigger a run or a backfill,
+wait."""
 
 from __future__ import annotations
 
@@ -95,3 +96,28 @@ class AirflowApi:
         response = self.get(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000")
         response.raise_for_status()
         return {ti["task_id"]: ti["state"] for ti in response.json()["task_instances"]}
+
+    def backfill(self, dag_id: str, from_date: str, to_date: str, max_active_runs: int) -> int:
+        """Create a backfill of the DAG's intervals in [from_date, to_date] (ISO 8601); returns its id."""
+        response = self.session.post(
+            f"{self.base_url}/api/v2/backfills",
+            json={
+                "dag_id": dag_id,
+                "from_date": from_date,
+                "to_date": to_date,
+                "max_active_runs": max_active_runs,
+            },
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def wait_for_backfill(self, backfill_id: int, timeout: float) -> float:
+        """Seconds until the backfill is completed (all its runs finished, whatever their state)."""
+        started = time.monotonic()
+        self._poll(
+            lambda: self.get_json(f"backfills/{backfill_id}")["completed_at"],
+            timeout,
+            f"backfill {backfill_id} not completed",
+        )
+        return time.monotonic() - started
