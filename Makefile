@@ -33,7 +33,7 @@ test: install ## Run the whole test suite (installs the Debian packages it needs
 	$(SANDBOX) ensure-packages $(TEST_APT_PACKAGES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install ## Benchmark the example DAG against a plain dbt build, side by side
+bench: install ## DAG vs plain dbt build side by side [BENCH_PROJECT=example|scale BENCH_ROWS=1000000 BENCH_WAREHOUSE=duckdb|postgres BENCH_MODES=all|native|... BENCH_JSON=file]
 	$(SANDBOX) bench
 
 ROWS ?= 6000000

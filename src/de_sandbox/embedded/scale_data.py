@@ -64,7 +64,9 @@ def generation_sql(rows: int) -> list[str]:
         ("JP", "Japan", "JPY", "Asia"),
         ("AU", "Australia", "AUD", "Oceania"),
     ]
-    country_values = ", ".join(f"({i}, '{c}', '{n}', '{cur}', '{reg}')" for i, (c, n, cur, reg) in enumerate(countries))
+    country_values = ", ".join(
+        f"({i}, '{c}', '{n}', '{cur}', '{reg}')" for i, (c, n, cur, reg) in enumerate(countries)
+    )
     country_code = "(['" + "','".join(c for c, *_ in countries) + "'])"
     order_ts = f"{_START} + to_seconds(cast({_rand('o', 2)} % {_SPAN_SECONDS} as bigint))"
     return [
@@ -78,63 +80,63 @@ def generation_sql(rows: int) -> list[str]:
             from range(1, 25) t(i)""",
         f"""create or replace table {RAW_SCHEMA}.bench_stores as
             select i as store_id, 'store ' || i as store_name,
-                   {country_code}[1 + cast({_rand('i', 11)} % {len(countries)} as integer)] as country_code,
+                   {country_code}[1 + cast({_rand("i", 11)} % {len(countries)} as integer)] as country_code,
                    case when i % 5 = 0 then 'online' else 'physical' end as store_type,
-                   date '2015-01-01' + cast({_rand('i', 12)} % 3000 as integer) as opened_on
+                   date '2015-01-01' + cast({_rand("i", 12)} % 3000 as integer) as opened_on
             from range(1, 61) t(i)""",
         f"""create or replace table {RAW_SCHEMA}.bench_products as
-            select i as product_id, 1 + cast({_rand('i', 21)} % 24 as integer) as category_id,
+            select i as product_id, 1 + cast({_rand("i", 21)} % 24 as integer) as category_id,
                    'product ' || i as product_name,
-                   cast(1 + {_rand('i', 22)} % 50000 / 100.0 as decimal(10, 2)) as list_price,
-                   cast((1 + {_rand('i', 22)} % 50000 / 100.0) * (0.4 + ({_rand('i', 23)} % 40) / 100.0)
+                   cast(1 + {_rand("i", 22)} % 50000 / 100.0 as decimal(10, 2)) as list_price,
+                   cast((1 + {_rand("i", 22)} % 50000 / 100.0) * (0.4 + ({_rand("i", 23)} % 40) / 100.0)
                         as decimal(10, 2)) as unit_cost,
-                   {_rand('i', 24)} % 10 <> 0 as is_active
+                   {_rand("i", 24)} % 10 <> 0 as is_active
             from range(1, 2001) t(i)""",
         f"""create or replace table {RAW_SCHEMA}.bench_customers as
             select i as customer_id, 'Customer ' || i as full_name,
                    '  Customer.' || i || '@Example.COM ' as email,
-                   {country_code}[1 + cast({_rand('i', 31)} % {len(countries)} as integer)] as country_code,
-                   case {_rand('i', 32)} % 4 when 0 then 'business' when 1 then 'student' else 'consumer' end
+                   {country_code}[1 + cast({_rand("i", 31)} % {len(countries)} as integer)] as country_code,
+                   case {_rand("i", 32)} % 4 when 0 then 'business' when 1 then 'student' else 'consumer' end
                        as segment,
-                   {_START} - to_seconds(cast({_rand('i', 33)} % {_SPAN_SECONDS} as bigint)) as signed_up_at
+                   {_START} - to_seconds(cast({_rand("i", 33)} % {_SPAN_SECONDS} as bigint)) as signed_up_at
             from range(1, {customers + 1}) t(i)""",
         f"""create or replace table {RAW_SCHEMA}.bench_orders as
-            select o as order_id, 1 + {_rand('o', 1)} % {customers} as customer_id,
-                   1 + cast({_rand('o', 4)} % 60 as integer) as store_id,
+            select o as order_id, 1 + {_rand("o", 1)} % {customers} as customer_id,
+                   1 + cast({_rand("o", 4)} % 60 as integer) as store_id,
                    {order_ts} as ordered_at,
-                   case {_rand('o', 5)} % 3 when 0 then 'web' when 1 then 'app' else 'store' end as channel,
-                   {_order_status('o')} as status
+                   case {_rand("o", 5)} % 3 when 0 then 'web' when 1 then 'app' else 'store' end as channel,
+                   {_order_status("o")} as status
             from range(1, {orders + 1}) t(o)""",
         f"""create or replace table {RAW_SCHEMA}.bench_order_lines as
             select l as order_line_id, 1 + (l - 1) // {LINES_PER_ORDER} as order_id,
                    1 + (l - 1) % {LINES_PER_ORDER} as line_number,
-                   1 + cast({_rand('l', 41)} % 2000 as integer) as product_id,
-                   1 + cast({_rand('l', 42)} % 5 as integer) as quantity,
-                   cast(case when {_rand('l', 43)} % 5 = 0 then ({_rand('l', 44)} % 30) else 0 end as integer)
+                   1 + cast({_rand("l", 41)} % 2000 as integer) as product_id,
+                   1 + cast({_rand("l", 42)} % 5 as integer) as quantity,
+                   cast(case when {_rand("l", 43)} % 5 = 0 then ({_rand("l", 44)} % 30) else 0 end as integer)
                        as discount_pct
             from range(1, {rows + 1}) t(l)""",
         f"""create or replace table {RAW_SCHEMA}.bench_payments as
             select o as payment_id, o as order_id,
-                   case {_rand('o', 51)} % 4 when 0 then 'card' when 1 then 'invoice' when 2 then 'wallet'
+                   case {_rand("o", 51)} % 4 when 0 then 'card' when 1 then 'invoice' when 2 then 'wallet'
                        else 'gift_card' end as payment_method,
-                   cast(5 + {_rand('o', 52)} % 200000 / 100.0 as decimal(12, 2)) as amount,
-                   {order_ts} + to_seconds(cast({_rand('o', 53)} % 3600 as bigint)) as paid_at
+                   cast(5 + {_rand("o", 52)} % 200000 / 100.0 as decimal(12, 2)) as amount,
+                   {order_ts} + to_seconds(cast({_rand("o", 53)} % 3600 as bigint)) as paid_at
             from range(1, {orders + 1}) t(o)
-            where {_order_status('o')} <> 'cancelled'""",
+            where {_order_status("o")} <> 'cancelled'""",
         f"""create or replace table {RAW_SCHEMA}.bench_shipments as
             select o as shipment_id, o as order_id,
-                   case {_rand('o', 61)} % 3 when 0 then 'posten' when 1 then 'dhl' else 'ups' end as carrier,
-                   {order_ts} + to_seconds(cast(3600 + {_rand('o', 62)} % 172800 as bigint)) as shipped_at,
-                   {order_ts} + to_seconds(cast(176400 + {_rand('o', 63)} % 604800 as bigint)) as delivered_at
+                   case {_rand("o", 61)} % 3 when 0 then 'posten' when 1 then 'dhl' else 'ups' end as carrier,
+                   {order_ts} + to_seconds(cast(3600 + {_rand("o", 62)} % 172800 as bigint)) as shipped_at,
+                   {order_ts} + to_seconds(cast(176400 + {_rand("o", 63)} % 604800 as bigint)) as delivered_at
             from range(1, {orders + 1}) t(o)
-            where {_order_status('o')} in ('completed', 'returned')""",
+            where {_order_status("o")} in ('completed', 'returned')""",
         f"""create or replace table {RAW_SCHEMA}.bench_returns as
             select l as return_id, l as order_line_id,
-                   case {_rand('l', 71)} % 3 when 0 then 'damaged' when 1 then 'wrong size' else 'changed mind' end
+                   case {_rand("l", 71)} % 3 when 0 then 'damaged' when 1 then 'wrong size' else 'changed mind' end
                        as reason,
-                   {_START} + to_seconds(cast({_rand('l', 72)} % {_SPAN_SECONDS} as bigint)) as returned_at
+                   {_START} + to_seconds(cast({_rand("l", 72)} % {_SPAN_SECONDS} as bigint)) as returned_at
             from range(1, {rows + 1}) t(l)
-            where {_rand('l', 73)} % 50 = 0""",
+            where {_rand("l", 73)} % 50 = 0""",
     ]
 
 
@@ -169,7 +171,13 @@ def load_duckdb(cached: Path, warehouse: Path) -> None:
     shutil.copyfile(cached, warehouse)
 
 
-_PG_TYPES = {"BIGINT": "bigint", "INTEGER": "integer", "VARCHAR": "text", "BOOLEAN": "boolean", "DATE": "date"}
+_PG_TYPES = {
+    "BIGINT": "bigint",
+    "INTEGER": "integer",
+    "VARCHAR": "text",
+    "BOOLEAN": "boolean",
+    "DATE": "date",
+}
 
 
 def _pg_type(duckdb_type: str) -> str:
@@ -215,4 +223,3 @@ def load_postgres(cached: Path, pg_conn: Any, built_schemas: tuple[str, ...] = (
         cur.execute(f"comment on table {RAW_SCHEMA}.bench_returns is %s", (marker,))
     pg_conn.commit()
     return True
-
