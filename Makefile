@@ -41,8 +41,8 @@ bench-ingest: install ## Time a synthetic pageview hour end to end vs DuckDB rea
 	$(SANDBOX) bench-ingest --rows $(or $(ROWS),6000000) --warehouse $(or $(WAREHOUSE),duckdb) --runs $(or $(RUNS),1)
 
 lint: install ## Lint Python (ruff) and SQL (sqlfluff)
-	$(PY) -m ruff check src dags tests
-	$(PY) -m ruff format --check src dags tests
+	$(PY) -m ruff check src dags bench tests
+	$(PY) -m ruff format --check src dags bench tests
 	# sqlfluff's dbt templater opens the DuckDB target: give it a throwaway file so lint works on a fresh clone
 	# (no data/ folder yet) and never touches the warehouse.
 	lint_dir=$$(mktemp -d); trap 'rm -rf "$$lint_dir"' EXIT

@@ -30,6 +30,7 @@ from de_sandbox.settings import (
     Settings,
     get_bench_settings,
     get_settings,
+    overridden_env,
 )
 
 if TYPE_CHECKING:
@@ -180,29 +181,13 @@ def plain_dbt_build(project: BenchProject, settings: Settings, pgdata: Path | No
     return Measurement("plain dbt build", result.seconds, state, memory.peak_mb)
 
 
-@contextmanager
-def cosmos_mode(mode: str) -> Iterator[None]:
+def cosmos_mode(mode: str):
     """COSMOS_EXECUTION_MODE / COSMOS_INVOCATION_MODE for one measurement; the old values come back."""
-    execution, invocation = {
-        "native:watcher": ("watcher", None),
-        "native:preload": ("local", "dbt_runner"),
-        "native:plain": ("local", "dbt_runner"),
-    }.get(mode, tuple(mode.split(":")))
-    names = ("COSMOS_EXECUTION_MODE", "COSMOS_INVOCATION_MODE")
-    previous = {name: os.environ.get(name) for name in names}
-    for name, value in zip(names, (execution, invocation), strict=True):
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    try:
-        yield
-    finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    execution, _, invocation = mode.partition(":")
+    if execution == "native":
+        execution = "watcher" if invocation == "watcher" else "local"
+        invocation = "dbt_runner"
+    return overridden_env(COSMOS_EXECUTION_MODE=execution, COSMOS_INVOCATION_MODE=invocation)
 
 
 def dag_test(project: BenchProject, mode: str, settings: Settings, pgdata: Path | None, conn) -> Measurement:
@@ -283,16 +268,10 @@ def bench_warehouse(bench: BenchSettings) -> Iterator[tuple[Path | None, Callabl
         warehouse_db="warehouse",
     )
     pg.start()
-    previous = {name: os.environ.get(name) for name in pg.env()}
-    os.environ.update(pg.env())
     try:
-        yield pg.pgdata, pg.connect
+        with overridden_env(**pg.env()):
+            yield pg.pgdata, pg.connect
     finally:
-        for name, value in previous.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         pg.stop()
 
 

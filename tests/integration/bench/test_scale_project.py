@@ -13,6 +13,8 @@ from de_sandbox.embedded.bench import BenchProject, plain_dbt_build
 from de_sandbox.embedded.scale_data import TABLES, ensure_generated
 from de_sandbox.settings import SCALE_BENCH_PROJECT_DIR, BenchSettings, get_settings
 
+pytestmark = pytest.mark.integration
+
 ROWS = 10_000
 
 
