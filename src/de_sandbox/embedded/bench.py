@@ -275,6 +275,13 @@ def bench_warehouse(bench: BenchSettings) -> Iterator[tuple[Path | None, Callabl
         pg.stop()
 
 
+def _done(measurement: Measurement, into: list[Measurement]) -> None:
+    """Keep a measurement and show it at once: a long run interrupted later still leaves its figures."""
+    into.append(measurement)
+    m = measurement
+    print(f"[bench]   {m.mode}: {m.seconds:.1f} s, peak {m.peak_rss_mb:.0f} MB ({m.state})", flush=True)
+
+
 def run_bench(bench: BenchSettings, modes: list[str]) -> int:
     from de_sandbox.airflow_env import apply, embedded_env, ensure_metadata_db
     from de_sandbox.dbt.project import dbt_executable, ensure_manifest
@@ -302,16 +309,16 @@ def run_bench(bench: BenchSettings, modes: list[str]) -> int:
         print(f"[bench] DAG file parse ({project.dag_id}.py, median of 3 fresh interpreters) ...", flush=True)
         parse = parse_seconds(dag_file)
         print(f"[bench] plain dbt build ({bench.project}, {bench.warehouse}) ...", flush=True)
-        plain.append(plain_dbt_build(project, settings, pgdata, conn))
+        _done(plain_dbt_build(project, settings, pgdata, conn), plain)
         for mode in embedded:
             print(f"[bench] {project.dag_id} under dag.test(), Cosmos mode {mode} ...", flush=True)
-            rows.append(dag_test(project, mode, settings, pgdata, conn))
+            _done(dag_test(project, mode, settings, pgdata, conn), rows)
     for mode in native:
         print(f"[bench] {project.dag_id} on a throwaway native platform, {mode} ...", flush=True)
-        rows.append(native_run(project, mode))
+        _done(native_run(project, mode), rows)
     with bench_warehouse(bench) as (pgdata, conn):
         print("[bench] plain dbt build again (to show drift between the two ends of the run) ...", flush=True)
-        plain.append(plain_dbt_build(project, get_settings(), pgdata, conn))
+        _done(plain_dbt_build(project, get_settings(), pgdata, conn), plain)
 
     document = report(bench, [p.seconds for p in plain], rows)
     print(
