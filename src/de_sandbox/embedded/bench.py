@@ -224,7 +224,7 @@ def bench_platform(project: BenchProject, mode: str | None = None) -> Iterator[t
         try:
             platform.postgres.start()
             project.reset(platform.settings, platform.postgres.connect)
-            up(platform)
+            up(platform, timeout=600)  # a loaded 2-core machine needs more than the default 120 s
             api = AirflowApi(platform.api_url, platform.admin_user, platform.admin_password)
             api.login()
             api.wait_for_dag(project.dag_id, timeout=300)
