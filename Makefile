@@ -36,7 +36,7 @@ test: install ## Run the whole test suite (installs the Debian packages it needs
 test-backfill: install ## The 48-hour wikipedia_pageviews backfill, 4 runs at a time, on a native platform (~30 min)
 	$(PY) -m pytest tests/e2e/test_native_backfill.py --run-long -m long -q $(PYTEST_ARGS)
 
-bench: install ## Benchmark the example DAG against a plain dbt build, side by side
+bench: install ## DAG vs plain dbt build side by side [BENCH_PROJECT=example|scale BENCH_ROWS=1000000 BENCH_WAREHOUSE=duckdb|postgres BENCH_MODES=all|native|... BENCH_JSON=file]
 	$(SANDBOX) bench
 
 ROWS ?= 6000000
@@ -44,8 +44,8 @@ bench-ingest: install ## Time a synthetic pageview hour end to end vs DuckDB rea
 	$(SANDBOX) bench-ingest --rows $(or $(ROWS),6000000) --warehouse $(or $(WAREHOUSE),duckdb) --runs $(or $(RUNS),1)
 
 lint: install ## Lint Python (ruff) and SQL (sqlfluff)
-	$(PY) -m ruff check src dags tests
-	$(PY) -m ruff format --check src dags tests
+	$(PY) -m ruff check src dags bench tests
+	$(PY) -m ruff format --check src dags bench tests
 	# sqlfluff's dbt templater opens the DuckDB target: give it a throwaway file so lint works on a fresh clone
 	# (no data/ folder yet) and never touches the warehouse.
 	lint_dir=$$(mktemp -d); trap 'rm -rf "$$lint_dir"' EXIT

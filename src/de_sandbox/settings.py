@@ -331,7 +331,46 @@ def bench_ingest_dir() -> Path:
     return _path("BENCH_INGEST_DIR", _path("DATA_DIR", REPO_ROOT / "data") / "bench-ingest")
 
 
-def bench_modes(default: str) -> str:
-    """BENCH_MODES: which ways of running the DAG `make bench` measures (comma-separated)."""
+BENCH_PROJECTS = ("example", "scale")
+# The scale bench: its dbt project and the DAG that runs it (outside dags/, so users never see it).
+SCALE_BENCH_PROJECT_DIR = REPO_ROOT / "bench" / "scale_project"
+BENCH_DAGS_DIR = REPO_ROOT / "bench" / "dags"
+MIN_BENCH_ROWS = 1_000
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    """`make bench`'s arguments: which project, how many fact rows, which warehouse and modes, where to write JSON."""
+
+    project: str
+    rows: int
+    warehouse: str
+    modes: str
+    json_path: Path | None
+    # Generated data is cached here per row count; the bench's own warehouse file and PostgreSQL live here too.
+    data_dir: Path
+
+
+def get_bench_settings(default_modes: str = "local:dbt_runner") -> BenchSettings:
+    """Read BENCH_*; a bad value raises ValueError with one line naming the variable and what it accepts."""
     load_dotenv_file()
-    return os.getenv("BENCH_MODES", default)
+    project = _choice("BENCH_PROJECT", "example", BENCH_PROJECTS)
+    warehouse = _choice("BENCH_WAREHOUSE", "duckdb", WAREHOUSES)
+    raw_rows = (os.getenv("BENCH_ROWS") or "1000000").strip()
+    try:
+        rows = int(raw_rows.replace(",", "_"))
+    except ValueError:
+        rows = 0
+    if rows < MIN_BENCH_ROWS:
+        raise ValueError(
+            f"BENCH_ROWS={raw_rows!r} is not a whole number of at least {MIN_BENCH_ROWS:,} (e.g. 1000000)"
+        )
+    json_path = os.getenv("BENCH_JSON")
+    return BenchSettings(
+        project=project,
+        rows=rows,
+        warehouse=warehouse,
+        modes=os.getenv("BENCH_MODES") or default_modes,
+        json_path=Path(json_path).absolute() if json_path else None,
+        data_dir=_path("BENCH_DATA_DIR", _path("DATA_DIR", REPO_ROOT / "data") / "bench"),
+    )

@@ -122,7 +122,10 @@ def test_the_cycle_finder_finds_a_cycle():
     assert find_cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("dag_file", sorted((REPO_ROOT / "dags").glob("*.py")), ids=lambda p: p.name)
+DAG_FILES = sorted([*(REPO_ROOT / "dags").glob("*.py"), *(REPO_ROOT / "bench" / "dags").glob("*.py")])
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES, ids=lambda p: p.name)
 def test_dag_files_import_only_orchestration_and_settings(dag_file: Path):
     allowed = ("de_sandbox.orchestration", "de_sandbox.settings")
     imports = imported_modules(dag_file)
@@ -148,7 +151,7 @@ def dotted_paths() -> list[tuple[str, str]]:
         found += [(where, m) for m in DOTTED.findall(text)]
     scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     found += [("pyproject.toml [project.scripts]", target.replace(":", ".")) for target in scripts.values()]
-    for path in [*PACKAGE_DIR.rglob("*.py"), *(REPO_ROOT / "dags").glob("*.py")]:
+    for path in [*PACKAGE_DIR.rglob("*.py"), *DAG_FILES]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 found += [(str(path.relative_to(REPO_ROOT)), m) for m in DOTTED.findall(node.value)]

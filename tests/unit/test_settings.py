@@ -122,11 +122,14 @@ def test_every_setting_is_listed_in_env_example():
     source = (REPO_ROOT / "src" / "de_sandbox" / "settings.py").read_text()
     read = set(re.findall(r'(?:os\.getenv|_path|env_flag|_source_location)\("([A-Z][A-Z0-9_]*)"', source))
     listed = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (REPO_ROOT / ".env.example").read_text(), re.M))
-    # Where the settings come from (the repo and the .env file), and a make-bench argument.
+    # Where the settings come from (the repo and the .env file), and make-bench arguments.
     internal = {
         "DE_SANDBOX_ROOT",
         "DE_SANDBOX_ENV_FILE",
         "BENCH_MODES",
+        "BENCH_ROWS",
+        "BENCH_JSON",
+        "BENCH_DATA_DIR",
         "BENCH_INGEST_DIR",
         "DE_SANDBOX_RUNTIME",
     }

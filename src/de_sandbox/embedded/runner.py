@@ -100,17 +100,23 @@ def _print_progress(state: TaskState, done: int, total: int) -> None:
     print(f"  [{done:>3}/{total:<3}] {took}  {state.task_id:<55} {mark}", flush=True)
 
 
-def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | None = None) -> RunResult:
-    """Run `dag_id` once via dag.test() in a child process, streaming one line per finished task."""
+def run_dag(
+    dag_id: str,
+    logical_date: str | None = None,
+    settings: Settings | None = None,
+    dags_dir: Path | None = None,
+) -> RunResult:
+    """Run `dag_id` once via dag.test() in a child process, streaming one line per finished task.
+
+    `dags_dir` defaults to the repo's dags/ (`make bench` passes bench/dags)."""
     from de_sandbox.dbt.project import dbt_executable, ensure_manifest
 
     settings = settings or get_settings()
     when = parse_logical_date(logical_date)
-    dag_file = settings.repo_root / "dags" / f"{dag_id}.py"
+    dags_dir = dags_dir or settings.repo_root / "dags"
+    dag_file = dags_dir / f"{dag_id}.py"
     if not dag_file.exists():
-        known = sorted(
-            p.stem for p in (settings.repo_root / "dags").glob("*.py") if not p.stem.startswith("_")
-        )
+        known = sorted(p.stem for p in dags_dir.glob("*.py") if not p.stem.startswith("_"))
         raise RunError(f"no DAG {dag_id!r} (expected {dag_file}); DAGs here: {', '.join(known)}")
 
     env = embedded_env(settings)
@@ -130,10 +136,13 @@ def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | N
     print(f"[de-sandbox] full log: {log_file}", flush=True)
     started = time.perf_counter()
     command = [sys.executable, "-m", "de_sandbox.embedded.runner", dag_id, "--result-file", str(result_file)]
+    command += ["--dags-dir", str(dags_dir)]
     if when:
         command += ["--date", when.isoformat()]
     with log_file.open("w") as log:
-        child = subprocess.Popen(command, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT)
+        # dag.test() serialises the DAG through the dags-folder bundle, so the folder must be the DAG's own.
+        env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir)}
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         run_id: str | None = None
         reported: set[str] = set()
         while True:
@@ -167,12 +176,12 @@ def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | N
     )
 
 
-def _child_main(dag_id: str, date: str | None, result_file: Path) -> int:
+def _child_main(dag_id: str, date: str | None, result_file: Path, dags_dir: Path | None = None) -> int:
     """Inside the child: load the DAG, dag.test() it, write states and return values as JSON."""
     from airflow.dag_processing.dagbag import DagBag
 
-    settings = get_settings()
-    bag = DagBag(dag_folder=str(settings.repo_root / "dags" / f"{dag_id}.py"))
+    dags_dir = dags_dir or get_settings().repo_root / "dags"
+    bag = DagBag(dag_folder=str(dags_dir / f"{dag_id}.py"))
     if bag.import_errors or dag_id not in bag.dags:
         errors = "\n".join(f"{path}:\n{err}" for path, err in bag.import_errors.items())
         print(f"[de-sandbox] DAG {dag_id} failed to import:\n{errors}", file=sys.stderr)
@@ -201,8 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dag_id")
     parser.add_argument("--date")
     parser.add_argument("--result-file", type=Path, required=True)
+    parser.add_argument("--dags-dir", type=Path)
     args = parser.parse_args(argv)
-    return _child_main(args.dag_id, args.date, args.result_file)
+    return _child_main(args.dag_id, args.date, args.result_file, args.dags_dir)
 
 
 if __name__ == "__main__":

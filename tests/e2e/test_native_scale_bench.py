@@ -1,0 +1,47 @@
+"""The scale bench project runs green through its DAG on a throwaway native platform, in the platform's default
+Cosmos mode, over 10,000 generated order lines (DuckDB warehouse): the path `make bench BENCH_MODES=native` times."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from contextlib import closing
+
+import duckdb
+import pytest
+
+from de_sandbox.embedded.bench import BenchProject, bench_platform
+from de_sandbox.native.postgres import reachable_tmp_dir
+from de_sandbox.settings import SCALE_BENCH_PROJECT_DIR, BenchSettings, get_settings, overridden_env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
+
+ROWS = 10_000
+RUN_TIMEOUT_S = 1800
+
+
+@pytest.fixture(scope="module")
+def scale_platform():
+    cache = reachable_tmp_dir("de-sandbox-scale-data-")
+    try:
+        with overridden_env(DBT_PROJECT_DIR=str(SCALE_BENCH_PROJECT_DIR), WAREHOUSE="duckdb"):
+            project = BenchProject(BenchSettings("scale", ROWS, "duckdb", "", None, cache), get_settings())
+            project.generate()
+            with bench_platform(project) as (platform, api):
+                yield project, platform, api
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def test_the_scale_dag_builds_green_on_the_native_platform(scale_platform, record_timing):
+    project, platform, api = scale_platform
+    started = time.monotonic()
+    run_id = api.trigger(project.dag_id)
+    state = api.wait_for_run(project.dag_id, run_id, timeout=RUN_TIMEOUT_S)
+    record_timing("scale_bench_10k_rows_run", time.monotonic() - started)
+    tasks = api.task_states(project.dag_id, run_id)
+    assert state == "success", {t: s for t, s in tasks.items() if s != "success"}
+    assert tasks and all(s == "success" for s in tasks.values())
+    with closing(duckdb.connect(str(platform.settings.duckdb_path), read_only=True)) as conn:
+        assert conn.execute("select count(*) from marts.fct_order_lines").fetchone()[0] == ROWS
+        assert conn.execute("select count(*) from marts.agg_customer_rfm").fetchone()[0] > 0
