@@ -10,6 +10,8 @@ the load's transaction; only the few quarantined lines come back to Python.
 from __future__ import annotations
 
 import codecs
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -164,6 +166,45 @@ def line_table(block: bytes, first_record_no: int) -> Any:
     )
 
 
+def _prepared_blocks(path: Path, source_file: str) -> Iterator[tuple[int, Any, list[Quarantined]]]:
+    """(lines, Arrow table, set aside) per block, prepared one block ahead in a thread: zlib and numpy release
+    the GIL, so decompressing the next block overlaps DuckDB's work on this one."""
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop, done = threading.Event(), object()
+
+    def produce() -> None:
+        next_record_no = 1
+        try:
+            for block in gzip_line_blocks(path, source_file):
+                clean, invalid = set_aside_invalid_utf8(block, next_record_no, source_file)
+                lines = block.count(b"\n")
+                ready.put((lines, line_table(clean, next_record_no), invalid))
+                next_record_no += lines
+                if stop.is_set():
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            ready.put(error)
+        else:
+            ready.put(done)
+
+    producer = threading.Thread(target=produce, name=f"blocks-{source_file}", daemon=True)
+    producer.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        # A consumer that stops early (an error in SQL) frees the producer, which then stops too.
+        stop.set()
+        while producer.is_alive():
+            try:
+                ready.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        producer.join()
+
+
 def stage_lines(
     connection: Any,
     path: Path,
@@ -175,16 +216,15 @@ def stage_lines(
     """Run `insert_sql` (which reads `line_block (record_no, line)`, with `params`), then `each_block`, over
     every block of a gzip file. Lines set aside as not UTF-8 are staged empty and returned with their reason.
     Returns (lines read, set aside)."""
-    next_record_no, set_aside = 1, []
-    for block in gzip_line_blocks(path, source_file):
-        clean, invalid = set_aside_invalid_utf8(block, next_record_no, source_file)
+    lines_read, set_aside = 0, []
+    for lines, table, invalid in _prepared_blocks(path, source_file):
         set_aside.extend(invalid)
-        connection.register("line_block", line_table(clean, next_record_no))
+        connection.register("line_block", table)
         try:
             connection.execute(insert_sql, params)
         finally:
             connection.unregister("line_block")
         if each_block is not None:
             each_block()
-        next_record_no += block.count(b"\n")
-    return next_record_no - 1, set_aside
+        lines_read += lines
+    return lines_read, set_aside
