@@ -83,22 +83,25 @@ class WarehouseConnection:
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.kind == "postgres" else sql
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        cursor = self.raw.cursor()
-        try:
-            cursor.execute(self._sql(sql), tuple(params))
-            return list(cursor.fetchall()) if cursor.description else []
-        finally:
-            cursor.close()
-
     def query(self, sql: str, params: Sequence[Any] = ()) -> tuple[list[str], list[tuple]]:
-        """Column names and rows of a select."""
+        """Column names and rows of a statement (none for a statement without a result)."""
+        if self.kind == "duckdb":
+            # A DuckDB cursor is a second connection, outside this connection's transaction.
+            result = self.raw.execute(sql, tuple(params))
+            if not result.description:
+                return [], []
+            return [column[0] for column in result.description], list(result.fetchall())
         cursor = self.raw.cursor()
         try:
             cursor.execute(self._sql(sql), tuple(params))
+            if not cursor.description:
+                return [], []
             return [column[0] for column in cursor.description], list(cursor.fetchall())
         finally:
             cursor.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self.query(sql, params)[1]
 
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = self.execute(sql, params)

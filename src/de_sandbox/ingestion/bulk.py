@@ -2,36 +2,56 @@
 (Arrow arrays over the decompressed bytes), numbered exactly, with no Python object per line; lines that are
 not UTF-8 are set aside here with their reason.
 
-A pipeline classifies the staged lines in SQL into temporary tables of the DuckDB connection it is given (the
-DuckDB warehouse itself, or an in-memory one for PostgreSQL) and leaves a `load_rows` view with its raw
-table's columns except `loaded_at`; `WarehouseConnection.insert_from_duckdb` moves them into the raw table.
+A pipeline classifies each staged block in SQL in the DuckDB connection it is given (the DuckDB warehouse
+itself, or an in-memory one for PostgreSQL) and hands the block's good rows to a `RawTarget`, the raw table in
+the load's transaction; only the few quarantined lines come back to Python.
 """
 
 from __future__ import annotations
 
 import codecs
+import queue
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from de_sandbox.ingestion.records import RAW_RECORD_MAX_CHARS, MalformedSourceError, Quarantined
+from de_sandbox.warehouse import WarehouseConnection
 
 READ_BYTES = 1 << 20
 BLOCK_BYTES = 16 << 20
 BATCH_ROWS = 65_536
 # Staging spills to disk beyond this, so a whole hour never sits in memory.
 STAGE_MEMORY_LIMIT = "384MB"
-LOAD_VIEW = "load_rows"
 
 
 @dataclass
 class Staged:
-    """What staging found; the `load_rows` view holds records_in - len(quarantined) rows."""
+    """What staging found: records_in = loaded + len(quarantined)."""
 
     records_in: int = 0
+    loaded: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+
+
+@dataclass
+class RawTarget:
+    """The raw table staged rows go to, in the load's warehouse transaction."""
+
+    connection: WarehouseConnection
+    table: str
+    loaded_at: datetime
+    scratch: Path
+
+    def insert(self, stage_db: Any, relation: str, columns: Sequence[str], constants: dict[str, Any]) -> int:
+        """Insert a relation of the staging connection, plus constant columns and `loaded_at`."""
+        return self.connection.insert_from_duckdb(
+            self.table, columns, stage_db, relation, {**constants, "loaded_at": self.loaded_at}, self.scratch
+        )
 
 
 def gzip_line_blocks(path: Path, source_file: str) -> Iterator[bytes]:
@@ -146,20 +166,65 @@ def line_table(block: bytes, first_record_no: int) -> Any:
     )
 
 
+def _prepared_blocks(path: Path, source_file: str) -> Iterator[tuple[int, Any, list[Quarantined]]]:
+    """(lines, Arrow table, set aside) per block, prepared one block ahead in a thread: zlib and numpy release
+    the GIL, so decompressing the next block overlaps DuckDB's work on this one."""
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop, done = threading.Event(), object()
+
+    def produce() -> None:
+        next_record_no = 1
+        try:
+            for block in gzip_line_blocks(path, source_file):
+                clean, invalid = set_aside_invalid_utf8(block, next_record_no, source_file)
+                lines = block.count(b"\n")
+                ready.put((lines, line_table(clean, next_record_no), invalid))
+                next_record_no += lines
+                if stop.is_set():
+                    return
+        except BaseException as error:  # handed to the consumer, raised there
+            ready.put(error)
+        else:
+            ready.put(done)
+
+    producer = threading.Thread(target=produce, name=f"blocks-{source_file}", daemon=True)
+    producer.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        # A consumer that stops early (an error in SQL) frees the producer, which then stops too.
+        stop.set()
+        while producer.is_alive():
+            try:
+                ready.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        producer.join()
+
+
 def stage_lines(
-    connection: Any, path: Path, source_file: str, insert_sql: str, params: tuple = ()
+    connection: Any,
+    path: Path,
+    source_file: str,
+    insert_sql: str,
+    params: tuple = (),
+    each_block: Callable[[], None] | None = None,
 ) -> tuple[int, list[Quarantined]]:
-    """Run `insert_sql` (which reads `line_block (record_no, line)`, with `params`) over every block of a gzip
-    file. Lines set aside as not UTF-8 are staged empty and returned with their reason.
+    """Run `insert_sql` (which reads `line_block (record_no, line)`, with `params`), then `each_block`, over
+    every block of a gzip file. Lines set aside as not UTF-8 are staged empty and returned with their reason.
     Returns (lines read, set aside)."""
-    next_record_no, set_aside = 1, []
-    for block in gzip_line_blocks(path, source_file):
-        clean, invalid = set_aside_invalid_utf8(block, next_record_no, source_file)
+    lines_read, set_aside = 0, []
+    for lines, table, invalid in _prepared_blocks(path, source_file):
         set_aside.extend(invalid)
-        connection.register("line_block", line_table(clean, next_record_no))
+        connection.register("line_block", table)
         try:
             connection.execute(insert_sql, params)
         finally:
             connection.unregister("line_block")
-        next_record_no += block.count(b"\n")
-    return next_record_no - 1, set_aside
+        if each_block is not None:
+            each_block()
+        lines_read += lines
+    return lines_read, set_aside

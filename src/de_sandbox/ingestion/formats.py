@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from de_sandbox.ingestion import pageviews, parking
-from de_sandbox.ingestion.bulk import Staged
+from de_sandbox.ingestion.bulk import RawTarget, Staged
 from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
 
 # Columns every raw table has besides the config's own: the window first, where each row came from last.
@@ -49,7 +49,7 @@ class Layout:
 
 
 Parse = Callable[[Layout, list[tuple[str, bytes]], datetime], ParseResult]
-Stage = Callable[[Layout, Any, list[tuple[str, Path]], datetime], Staged]
+Stage = Callable[[Layout, Any, list[tuple[str, Path]], datetime, RawTarget], Staged]
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,9 @@ def _parking_parse(_: Layout, objects: list[tuple[str, bytes]], window_start: da
 
 
 def _pageviews_stage(
-    _: Layout, connection: Any, files: list[tuple[str, Path]], window_start: datetime
+    _: Layout, connection: Any, files: list[tuple[str, Path]], window_start: datetime, target: RawTarget
 ) -> Staged:
-    return pageviews.stage(connection, files, window_start)
+    return pageviews.stage(connection, files, window_start, target)
 
 
 class BadValue(ValueError):

@@ -18,6 +18,7 @@ from de_sandbox.ingestion import bulk, records
 from de_sandbox.ingestion import fetch as source_fetch
 from de_sandbox.ingestion.records import ParseResult
 from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
+from de_sandbox.warehouse import WarehouseConnection
 
 PIPELINE = "wikipedia_pageviews"
 FIELDS = ("domain_code", "page_title", "count_views", "total_response_size")
@@ -55,112 +56,104 @@ def fetch(source: str, hour: datetime, timeout: float = 60.0) -> bytes:
 _FIELD_COUNT, _EMPTY_FIELD, _VIEWS_NOT_INTEGER, _SIZE_NOT_INTEGER, _TOO_LONG = 1, 2, 3, 4, 5
 # The raw table's column sizes (pipelines/wikipedia_pageviews.yml): longer loads on DuckDB, fails on PostgreSQL.
 MAX_DOMAIN_CODE, MAX_PAGE_TITLE = 100, 1000
-_CHECKED_DDL = """create or replace temp table pv_checked (
-    file_no usmallint,
-    record_no bigint,
-    domain_code varchar,
-    page_title varchar,
-    views_text varchar,
-    size_text varchar,
-    problem utinyint,
-    key_hash ubigint,
-    odd_line varchar
-)"""
+# Per file, the staging connection keeps only the key hashes of the rows sent to the raw table, the rows held
+# back because their key hash was seen before (in this block or an earlier one) and the quarantined lines: each
+# block's other good rows go straight to the raw table, so a duplicate never has to be deleted from it again.
+_SIDE_TABLES_DDL = (
+    "create or replace temp table pv_keys (record_no bigint, key_hash ubigint)",
+    """create or replace temp table pv_held (
+        record_no bigint, domain_code varchar, page_title varchar, count_views bigint,
+        total_response_size bigint, key_hash ubigint, odd_line varchar
+    )""",
+    "create or replace temp table pv_bad (record_no bigint, line varchar, problem utinyint)",
+)
+# A plain line (4 fields, no carriage return, counts of at most 18 digits without leading zeros, short enough that
+# no field can exceed its column) is good and can be rebuilt from its typed fields: one regular expression
+# decides it, and only the other lines (a handful in a real hour) pay for the rules one by one.
+_PLAIN_LINE = r"[^ \r\n]+ [^ \r\n]+ (0|[1-9][0-9]{0,17}) (0|[1-9][0-9]{0,17})\n"
+_PLAIN_MAX_BYTES = min(MAX_DOMAIN_CODE, MAX_PAGE_TITLE)
 # Each staged block gets its lines' first problem, in the order of the rules in the README: field count, empty
 # domain_code or page_title, count_views, total_response_size (ASCII digits only). Lines end in their newline:
 # splitting on spaces leaves it (and any carriage returns before it) on the last field. A line is kept whole
-# only when it cannot be rebuilt from its fields (quarantined, or trailing carriage returns).
+# only when it cannot be rebuilt from its fields (quarantined, or not plain).
 _DIGITS = "'0123456789'"
-_CHECK_BLOCK_SQL = f"""insert into pv_checked
+_CHECK_BLOCK_SQL = f"""create or replace temp table pv_block as
 with split as (
-    select record_no, line, string_split(line, ' ') as fields from line_block
+    select
+        record_no,
+        line,
+        string_split(line, ' ') as fields,
+        strlen(line) <= {_PLAIN_MAX_BYTES} and regexp_full_match(line, '{_PLAIN_LINE}') as plain
+    from line_block
 ),
 named as (
     select
         record_no,
         line,
+        plain,
         len(fields) as field_count,
         fields[1] as domain_code,
         fields[2] as page_title,
         fields[3] as views_text,
-        fields[4] as last_field,
-        rtrim(fields[4], chr(13) || chr(10)) as size_text
+        fields[4] as last_field
     from split
 ),
 checked as (
     select
         *,
         case
+            when plain then null
             when field_count <> {len(FIELDS)} then {_FIELD_COUNT}
             when domain_code = '' or page_title = '' then {_EMPTY_FIELD}
             when length(domain_code) > {MAX_DOMAIN_CODE} or length(page_title) > {MAX_PAGE_TITLE} then {_TOO_LONG}
             when views_text = '' or ltrim(views_text, {_DIGITS}) <> '' then {_VIEWS_NOT_INTEGER}
-            when size_text = '' or ltrim(size_text, {_DIGITS}) <> '' then {_SIZE_NOT_INTEGER}
+            when rtrim(last_field, chr(13) || chr(10)) = ''
+                or ltrim(rtrim(last_field, chr(13) || chr(10)), {_DIGITS}) <> '' then {_SIZE_NOT_INTEGER}
         end as problem
     from named
 )
 select
-    ? as file_no,
     record_no,
     case when problem is null then domain_code end as domain_code,
     case when problem is null then page_title end as page_title,
-    case when problem is null then views_text end as views_text,
-    case when problem is null then size_text end as size_text,
+    case when problem is null then cast(views_text as bigint) end as count_views,
+    case
+        when plain then cast(last_field[:-2] as bigint)
+        when problem is null then cast(rtrim(last_field, chr(13) || chr(10)) as bigint)
+    end as total_response_size,
     problem,
     case when problem is null then hash(domain_code, page_title) end as key_hash,
-    case when problem is not null or contains(last_field, chr(13)) then line end as odd_line
+    case when not plain then line end as odd_line
 from checked"""
-# Duplicates are found on a 64-bit hash of the key first (cheap over millions of rows), then confirmed on the
-# key itself among the few rows whose hash repeats.
-_DUPLICATES_SQL = """create or replace temp table pv_duplicates as
-with repeated as (
-    select file_no, key_hash
-    from pv_checked
-    where key_hash is not null
-    group by file_no, key_hash
-    having count(*) > 1
+_BLOCK_SIDE_SQL = (
+    # An inner join builds its hash table on the block, not on the file's keys so far.
+    """create or replace temp table pv_block_held as
+    select block.record_no from pv_keys as seen inner join pv_block as block on seen.key_hash = block.key_hash
+    union all
+    select record_no from pv_block
+    where key_hash in (
+        select key_hash from pv_block where key_hash is not null group by key_hash having count(*) > 1
+    )""",
+    """insert into pv_held
+    select record_no, domain_code, page_title, count_views, total_response_size, key_hash, odd_line
+    from pv_block semi join pv_block_held using (record_no)""",
+    """create or replace temp view pv_block_rows as
+    select domain_code, page_title, count_views, total_response_size, record_no, key_hash
+    from pv_block anti join pv_block_held using (record_no)
+    where problem is null""",
+    "insert into pv_keys select record_no, key_hash from pv_block_rows",
+    "insert into pv_bad select record_no, rtrim(odd_line, chr(10)), problem from pv_block where problem is not null",
 )
-select checked.file_no, checked.key_hash, checked.domain_code, checked.page_title,
-    min(checked.record_no) as first_record_no
-from pv_checked as checked
-semi join repeated on checked.file_no = repeated.file_no and checked.key_hash = repeated.key_hash
-group by checked.file_no, checked.key_hash, checked.domain_code, checked.page_title
-having count(*) > 1"""
-_JOIN_DUPLICATES = """from pv_checked as checked
-left join pv_duplicates as duplicates
-    on checked.file_no = duplicates.file_no
-    and checked.key_hash = duplicates.key_hash
-    and checked.domain_code = duplicates.domain_code
-    and checked.page_title = duplicates.page_title"""
-_QUARANTINED_SQL = f"""select
-    checked.file_no,
-    checked.record_no,
-    coalesce(
-        rtrim(checked.odd_line, chr(10)),
-        concat_ws(' ', checked.domain_code, checked.page_title, checked.views_text, checked.size_text)
-    ) as line,
-    checked.problem,
-    duplicates.first_record_no
-{_JOIN_DUPLICATES}
-anti join pv_set_aside as set_aside
-    on checked.file_no = set_aside.file_no and checked.record_no = set_aside.record_no
-where checked.problem is not null or checked.record_no <> duplicates.first_record_no"""
-
-
-def _load_view_sql(window_start: datetime) -> str:
-    return f"""create or replace temp view {bulk.LOAD_VIEW} as
-select
-    timestamp '{window_start:%Y-%m-%d %H:%M:%S.%f}' as window_start,
-    checked.domain_code,
-    checked.page_title,
-    cast(checked.views_text as bigint) as count_views,
-    cast(checked.size_text as bigint) as total_response_size,
-    files.source_file,
-    checked.record_no
-{_JOIN_DUPLICATES}
-join pv_files as files on checked.file_no = files.file_no
-where checked.problem is null
-    and (duplicates.first_record_no is null or checked.record_no = duplicates.first_record_no)"""
+_ROW_COLUMNS = ("domain_code", "page_title", "count_views", "total_response_size", "record_no")
+# The first rows of the held rows' keys that went to the raw table: the held rows are judged against them.
+_FIRSTS_SQL = """select record_no from pv_keys semi join pv_held using (key_hash) order by record_no"""
+_HELD_SQL = """select record_no, domain_code, page_title, count_views, total_response_size, rtrim(odd_line, chr(10))
+from pv_held order by record_no"""
+_QUARANTINED_SQL = """select record_no, line, problem from pv_bad
+where record_no not in (select unnest(?::bigint[]))
+order by record_no"""
+# Record numbers go into SQL as literals (integers the staging produced) in chunks of this size.
+_RECORDS_PER_STATEMENT = 10_000
 
 
 def _reason(line: str, problem: int | None, first_record_no: int | None) -> str:
@@ -181,42 +174,123 @@ def _reason(line: str, problem: int | None, first_record_no: int | None) -> str:
     return f"duplicate of record {first_record_no} (same domain_code and page_title)"
 
 
-def stage(connection: Any, files: list[tuple[str, Path]], window_start: datetime) -> bulk.Staged:
-    """Stage gzip dumps into temporary tables of a DuckDB connection and classify every line in SQL: a
-    `load_rows` view of the good rows, and the quarantined lines with their reason. A broken file raises."""
+def _chunks(numbers: list[int]) -> list[str]:
+    return [
+        ", ".join(str(n) for n in numbers[first : first + _RECORDS_PER_STATEMENT])
+        for first in range(0, len(numbers), _RECORDS_PER_STATEMENT)
+    ]
+
+
+def _resolve_held(
+    connection: Any, target: bulk.RawTarget, source_file: str, window_start: datetime
+) -> tuple[int, list[records.Quarantined]]:
+    """Judge the held rows on their key itself: the first row of each key is loaded (it usually is already),
+    every later one is quarantined (raw text rebuilt from the typed row when the line was plain). Returns
+    (rows loaded here, duplicates)."""
+    held = connection.execute(_HELD_SQL).fetchall()
+    if not held:
+        return 0, []
+    firsts = [record_no for (record_no,) in connection.execute(_FIRSTS_SQL).fetchall()]
+    loaded_rows = []
+    for chunk in _chunks(firsts):
+        loaded_rows += target.connection.execute(
+            f"select record_no, domain_code, page_title from {target.table}"
+            f" where window_start = ? and source_file = ? and record_no in ({chunk})",
+            (window_start, source_file),
+        )
+    first: dict[tuple[str, str], int] = {}
+    for record_no, domain_code, page_title in loaded_rows:
+        first.setdefault((domain_code, page_title), record_no)
+    keep, duplicates = [], []
+    for record_no, domain_code, page_title, views, size, odd_line in held:
+        first_record_no = first.setdefault((domain_code, page_title), record_no)
+        if first_record_no == record_no:
+            keep.append(record_no)
+            continue
+        line = odd_line if odd_line is not None else f"{domain_code} {page_title} {views} {size}"
+        reason = _reason(line, None, first_record_no)
+        duplicates.append(
+            records.Quarantined(source_file, record_no, line[: records.RAW_RECORD_MAX_CHARS], reason)
+        )
+    loaded = 0
+    if keep:
+        connection.execute(
+            "create or replace temp table pv_kept as select * from pv_held"
+            " where record_no in (select unnest(?::bigint[]))",
+            (keep,),
+        )
+        constants = {"window_start": window_start, "source_file": source_file}
+        loaded = target.insert(connection, "pv_kept", _ROW_COLUMNS, constants)
+    return loaded, duplicates
+
+
+def stage(
+    connection: Any, files: list[tuple[str, Path]], window_start: datetime, target: bulk.RawTarget
+) -> bulk.Staged:
+    """Classify every line of gzip dumps in SQL, block by block in a DuckDB connection: good rows go straight
+    into the raw target, rows whose key may repeat an earlier one are held back and judged at the end; returns
+    the counts and the quarantined lines with their reason. A broken file raises."""
     staged = bulk.Staged()
-    connection.execute(_CHECKED_DDL)
-    connection.execute("create or replace temp table pv_set_aside (file_no usmallint, record_no bigint)")
-    connection.execute("create or replace temp table pv_files (file_no usmallint, source_file varchar)")
-    for file_no, (source_file, path) in enumerate(files):
-        connection.execute("insert into pv_files values (?, ?)", (file_no, source_file))
-        lines, set_aside = bulk.stage_lines(connection, path, source_file, _CHECK_BLOCK_SQL, (file_no,))
+    for source_file, path in files:
+        for ddl in _SIDE_TABLES_DDL:
+            connection.execute(ddl)
+        constants = {"window_start": window_start, "source_file": source_file}
+
+        def insert_block(constants: dict = constants) -> None:
+            for sql in _BLOCK_SIDE_SQL:
+                connection.execute(sql)
+            staged.loaded += target.insert(connection, "pv_block_rows", _ROW_COLUMNS, constants)
+
+        lines, set_aside = bulk.stage_lines(connection, path, source_file, _CHECK_BLOCK_SQL, (), insert_block)
         staged.records_in += lines
-        staged.quarantined.extend(set_aside)
-        if set_aside:
-            connection.executemany(
-                "insert into pv_set_aside values (?, ?)", [(file_no, q.record_no) for q in set_aside]
+        loaded, duplicates = _resolve_held(connection, target, source_file, window_start)
+        staged.loaded += loaded
+        quarantined = [*set_aside, *duplicates]
+        set_aside_numbers = [q.record_no for q in set_aside]
+        for record_no, line, problem in connection.execute(_QUARANTINED_SQL, (set_aside_numbers,)).fetchall():
+            reason = _reason(line, problem, None)
+            quarantined.append(
+                records.Quarantined(source_file, record_no, line[: records.RAW_RECORD_MAX_CHARS], reason)
             )
-    connection.execute(_DUPLICATES_SQL)
-    connection.execute(_load_view_sql(window_start))
-    for file_no, record_no, line, problem, first_record_no in connection.execute(_QUARANTINED_SQL).fetchall():
-        reason = _reason(line, problem, first_record_no)
-        shown = line[: records.RAW_RECORD_MAX_CHARS]
-        staged.quarantined.append(records.Quarantined(files[file_no][0], record_no, shown, reason))
-    order = {source_file: file_no for file_no, (source_file, _) in enumerate(files)}
-    staged.quarantined.sort(key=lambda q: (order[q.source_file], q.record_no))
+        staged.quarantined.extend(sorted(quarantined, key=lambda q: q.record_no))
+    for table in ("pv_block", "pv_block_held", "pv_keys", "pv_held", "pv_bad", "pv_kept"):
+        connection.execute(f"drop table if exists {table}")
     return staged
 
 
+# The in-memory table `parse` stages into: the raw table's columns (pipelines/wikipedia_pageviews.yml).
+_PARSED_COLUMNS = (
+    "window_start",
+    "domain_code",
+    "page_title",
+    "count_views",
+    "total_response_size",
+    "source_file",
+    "record_no",
+)
+_PARSED_DDL = """create table pv_parsed (
+    window_start timestamp, domain_code varchar, page_title varchar, count_views bigint,
+    total_response_size bigint, source_file varchar, record_no integer, loaded_at timestamp
+)"""
+
+
 def parse(data: bytes, source_file: str, window_start: datetime) -> ParseResult:
-    """Parse one small gzip dump through the same staging as the bulk load, in memory (tests, samples)."""
+    """Parse one small gzip dump through the same staging as the bulk load, into an in-memory DuckDB table
+    (tests, samples)."""
+    import duckdb
+
     with tempfile.TemporaryDirectory(prefix="pageviews-parse-") as scratch:
         path = Path(scratch) / "dump.gz"
         path.write_bytes(data)
-        connection = bulk.connect_stage(Path(scratch))
+        connection = bulk.limit_memory(duckdb.connect(), Path(scratch))
         try:
-            staged = stage(connection, [(source_file, path)], window_start)
-            rows = connection.execute(f"select * from {bulk.LOAD_VIEW} order by record_no").fetchall()
+            connection.execute(_PARSED_DDL)
+            target = bulk.RawTarget(
+                WarehouseConnection(connection, "duckdb"), "pv_parsed", datetime(1970, 1, 1), Path(scratch)
+            )
+            staged = stage(connection, [(source_file, path)], window_start, target)
+            columns = ", ".join(_PARSED_COLUMNS)
+            rows = connection.execute(f"select {columns} from pv_parsed order by record_no").fetchall()
         finally:
             connection.close()
     return ParseResult(rows=rows, quarantined=staged.quarantined, records_in=staged.records_in)

@@ -136,13 +136,12 @@ def _load_parsed(
 def _load_staged(
     spec: PipelineSpec, store: ObjectStore, keys: list[str], window_start: datetime, scratch: Path
 ) -> tuple[int, list[Quarantined], int]:
-    """Large files: streamed to disk, classified in DuckDB (the warehouse's own connection, or an in-memory
-    one for PostgreSQL), bulk-inserted with the quarantine in one transaction."""
+    """Large files: streamed to disk, classified block by block in DuckDB (the warehouse's own connection, or
+    an in-memory one for PostgreSQL), bulk-inserted with the quarantine in one transaction."""
     files = [
         (f"s3://{store.raw_bucket}/{key}", store.get_file(store.raw_bucket, key, scratch / f"object-{n}.gz"))
         for n, key in enumerate(keys)
     ]
-    columns = tuple(column for column in spec.raw_columns if column != "loaded_at")
     with connect() as connection:
         _replace_window(connection, spec, window_start)
         if connection.kind == "duckdb":
@@ -150,15 +149,14 @@ def _load_staged(
         else:
             stage_db = bulk.connect_stage(scratch)
         try:
-            staged = spec.stage(stage_db, files, window_start)
             loaded_at = ledger.utcnow()
-            loaded = connection.insert_from_duckdb(
-                spec.raw_table, columns, stage_db, bulk.LOAD_VIEW, {"loaded_at": loaded_at}, scratch
-            )
+            target = bulk.RawTarget(connection, spec.raw_table, loaded_at, scratch)
+            staged = spec.stage(stage_db, files, window_start, target)
             _insert_quarantined(connection, spec, window_start, staged.quarantined, loaded_at)
         finally:
             if stage_db is not connection.raw:
                 stage_db.close()
+    loaded = staged.loaded
     return loaded, staged.quarantined, staged.records_in
 
 

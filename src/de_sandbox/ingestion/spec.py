@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from de_sandbox.ingestion import ledger
-from de_sandbox.ingestion.bulk import Staged
+from de_sandbox.ingestion.bulk import RawTarget, Staged
 from de_sandbox.ingestion.records import ParseResult
 from de_sandbox.settings import REPO_ROOT, IngestionSettings
 
@@ -42,9 +42,9 @@ class PipelineSpec:
     # Where `fetch` reads from (a URL or a directory): the input of the extract phase's lineage.
     source_location: Callable[[IngestionSettings], str]
     # Exactly one of the two: `parse` turns small objects into rows in memory; `stage` classifies large files
-    # into a DuckDB connection (`ingestion.bulk`) that the load moves into the warehouse without Python rows.
+    # in a DuckDB connection (`ingestion.bulk`) and inserts the good rows into the raw target without Python rows.
     parse: Callable[[list[tuple[str, bytes]], datetime], ParseResult] | None = None
-    stage: Callable[[Any, list[tuple[str, Path]], datetime], Staged] | None = None
+    stage: Callable[[Any, list[tuple[str, Path]], datetime, RawTarget], Staged] | None = None
     # How far apart stage and target may be, in percent (AUDIT_TOLERANCE_PCT, when set, overrides it).
     audit_tolerance_pct: float = 0.0
 

@@ -83,6 +83,26 @@ def test_duplicate_rows_are_quarantined_pointing_at_the_first():
     assert duplicate.reason == "duplicate of record 1 (same domain_code and page_title)"
 
 
+def test_duplicates_in_later_blocks_are_judged_on_the_key_and_keep_their_raw_text(monkeypatch):
+    """Good rows reach the raw table block by block; a later row of a key, in its block or a later one, is held
+    back and quarantined with its own text (leading zeros, carriage return), never loaded."""
+    from de_sandbox.ingestion import bulk
+
+    monkeypatch.setattr(bulk, "BLOCK_BYTES", 40)
+    monkeypatch.setattr(bulk, "READ_BYTES", 16)
+    lines = [b"en A 1 0\n", b"de B 2 0\n", b"fr C 3 0\n", b"en A 007 0\n", b"de B 5 0\r\n", b"en A 9 0\n"]
+    lines += [f"ja P{n} {n} 0\n".encode() for n in range(20)] + [b"fr C 4 0\n"]
+    result = parse_lines(*lines)
+    assert [(q.record_no, q.raw_record, q.reason) for q in result.quarantined] == [
+        (4, "en A 007 0", "duplicate of record 1 (same domain_code and page_title)"),
+        (5, "de B 5 0\r", "duplicate of record 2 (same domain_code and page_title)"),
+        (6, "en A 9 0", "duplicate of record 1 (same domain_code and page_title)"),
+        (27, "fr C 4 0", "duplicate of record 3 (same domain_code and page_title)"),
+    ]
+    assert [r[6] for r in result.rows] == [1, 2, 3, *range(7, 27)]
+    assert result.records_in == len(result.rows) + len(result.quarantined)
+
+
 def test_non_numeric_counts_are_quarantined():
     result = parse_lines(b"en Main_Page many 0\n", b"en Oslo 3 -1\n")
     assert [q.reason for q in result.quarantined] == [

@@ -18,7 +18,7 @@ pageviews as (
 pages as (
 
     select distinct
-        md5(domain_code || '/' || page_title) as page_key,
+        page_key,
         domain_code,
         page_title,
         language_code,

@@ -19,8 +19,8 @@ pageviews as (
 final as (
 
     select
-        md5(domain_code || '/' || page_title || '/' || cast(pageview_hour as varchar)) as pageview_key,
-        md5(domain_code || '/' || page_title) as page_key,
+        md5(page_key || '/' || cast(pageview_hour as varchar)) as pageview_key,
+        page_key,
         pageview_hour,
         cast(pageview_hour as date) as pageview_date,
         extract(hour from pageview_hour) as hour_of_day,
