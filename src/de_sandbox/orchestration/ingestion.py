@@ -9,7 +9,6 @@ from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.timetables.interval import CronDataIntervalTimetable
-from cosmos import DbtTaskGroup
 
 from de_sandbox.ingestion import ledger, phases, validation
 from de_sandbox.ingestion.sources import PIPELINES
@@ -117,15 +116,8 @@ def ingestion_tasks(pipeline: str, dbt_tag: str, settings: Settings) -> None:
         reads=[datasets.landing],
         writes=[datasets.raw_table],
     )
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=dbt_cosmos.project_config(settings),
-        profile_config=dbt_cosmos.profile_config(settings),
-        execution_config=dbt_cosmos.execution_config(),
-        render_config=dbt_cosmos.render_config(select=[f"tag:{dbt_tag}"]),
-        # The models' incremental batch is the run's window: data_interval_start/end rendered per run.
-        operator_args={**dbt_cosmos.operator_args(), "vars": DBT_WINDOW_VARS},
-    )
+    # The models' incremental batch is the run's window: data_interval_start/end rendered per run.
+    dbt = dbt_cosmos.dbt_task_group("dbt", [f"tag:{dbt_tag}"], settings, {"vars": DBT_WINDOW_VARS})
     audit_task = PythonOperator(task_id="audit", python_callable=audit, op_kwargs={"pipeline_name": pipeline})
     # A failed expectation stays failed on a retry: report it at once.
     validate_task = PythonOperator(
