@@ -1,7 +1,7 @@
 """Cosmos configuration for every DAG that runs dbt: one place decides project, profile, load and execution modes.
 
-The modes were chosen by measurement (README "Performance"): the DAG renders from the manifest written by `dbt parse`;
-the platforms run one `dbt build` watched by per-node tasks (WATCHER), dag.test() runs each node in-process (LOCAL).
+Chosen by measurement (README "Why these Cosmos modes"): the DAG renders from the manifest of `dbt parse`; the
+platforms run one `dbt build` watched by per-node tasks (WATCHER), dag.test() runs each node in-process (LOCAL).
 """
 
 from __future__ import annotations
