@@ -9,7 +9,14 @@ from __future__ import annotations
 import airflow  # noqa: F401  (Cosmos internals expect Airflow to be imported first)
 from airflow.sdk import TaskGroup
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+from cosmos.constants import (
+    PRODUCER_WATCHER_DONE_TASK_ID,
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    TestBehavior,
+    TestIndirectSelection,
+)
 from cosmos.operators._watcher.base import BaseConsumerSensor
 
 from de_sandbox.airflow_db import DUCKDB_POOL
@@ -152,7 +159,7 @@ def fit_watcher_tasks(group: TaskGroup) -> TaskGroup:
     for task in group.children.values():
         if isinstance(task, TaskGroup):
             fit_watcher_tasks(task)
-        elif isinstance(task, BaseConsumerSensor) or task.task_id.endswith("dbt_producer_watcher_done"):
+        elif isinstance(task, BaseConsumerSensor) or task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
             task.pool = READER_POOL
             if isinstance(task, BaseConsumerSensor):
                 task.poke_interval = WATCHER_POKE_SECONDS
