@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
-from cosmos import DbtTaskGroup
 
 from de_sandbox.orchestration import cosmos as dbt_cosmos
 from de_sandbox.orchestration.quality import gx_validation_task
@@ -35,14 +34,7 @@ with DAG(
         **dbt_cosmos.pool_args(settings),
     },
 ):
-    transform = DbtTaskGroup(
-        group_id="dbt",
-        project_config=dbt_cosmos.project_config(settings),
-        profile_config=dbt_cosmos.profile_config(settings),
-        execution_config=dbt_cosmos.execution_config(),
-        render_config=dbt_cosmos.render_config(select=dbt_cosmos.select_for(settings, "shop")),
-        operator_args=dbt_cosmos.operator_args(),
-    )
+    transform = dbt_cosmos.dbt_task_group("dbt", dbt_cosmos.select_for(settings, "shop"), settings)
     validate = gx_validation_task()
     docs = dbt_cosmos.docs_task()
 

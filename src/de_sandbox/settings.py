@@ -234,15 +234,19 @@ class CosmosSettings:
 
     execution_mode: str
     invocation_mode: str
+    # Empty: the execution mode's own default (orchestration.cosmos.test_behavior).
     test_behavior: str
+    # dag.test() runs (make demo/run, the embedded runtime) have no triggerer: they always run LOCAL.
+    embedded: bool = False
 
 
 def get_cosmos_settings() -> CosmosSettings:
     load_dotenv_file()
     return CosmosSettings(
-        execution_mode=os.getenv("COSMOS_EXECUTION_MODE", "local"),
-        invocation_mode=os.getenv("COSMOS_INVOCATION_MODE", "dbt_runner"),
-        test_behavior=os.getenv("COSMOS_TEST_BEHAVIOR", "after_each"),
+        execution_mode=os.getenv("COSMOS_EXECUTION_MODE", "watcher").strip().lower(),
+        invocation_mode=os.getenv("COSMOS_INVOCATION_MODE", "dbt_runner").strip().lower(),
+        test_behavior=os.getenv("COSMOS_TEST_BEHAVIOR", "").strip().lower(),
+        embedded=os.getenv("DE_SANDBOX_RUNTIME", "").strip().lower() == "embedded",
     )
 
 

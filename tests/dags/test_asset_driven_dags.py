@@ -52,13 +52,14 @@ def test_daily_rollup_waits_for_the_hourly_fact_that_cosmos_emits(dags, embedded
     daily = dags["wikipedia_pageviews_daily"]
     assert _asset_uris(daily.timetable.asset_condition) == {expected}
     hourly = dags["wikipedia_pageviews"]
-    assert "dbt.fct_wikipedia_pageviews.run" in hourly.task_ids
+    # dag.test() renders a build per model (orchestration.cosmos.test_behavior).
+    assert "dbt.fct_wikipedia_pageviews_model_build" in hourly.task_ids
 
 
 def test_rollup_model_runs_only_in_the_asset_driven_dag(dags):
     daily_tasks = dags["wikipedia_pageviews_daily"].task_ids
-    assert "dbt.fct_wikipedia_pageviews_daily.run" in daily_tasks
-    assert not any(task_id.startswith("dbt.fct_wikipedia_pageviews.") for task_id in daily_tasks)
+    assert "dbt.fct_wikipedia_pageviews_daily_model_build" in daily_tasks
+    assert not any(task_id.startswith("dbt.fct_wikipedia_pageviews_model") for task_id in daily_tasks)
     assert not any("pageviews_daily" in task_id for task_id in dags["wikipedia_pageviews"].task_ids)
 
 

@@ -103,7 +103,8 @@ def test_a_failing_dbt_test_fails_its_task_and_reaches_the_metrics(embedded_airf
 
     states = {t.task_id: t.state for t in result.tasks}
     assert result.state == "failed"
-    assert states["dbt.station_usage.test"] == "failed", states
+    # dag.test() builds each model with its tests in one task: the failing test fails the model's task.
+    assert states["dbt.station_usage_model_build"] == "failed", states
     assert states["validate_data_quality"] == "upstream_failed"
     assert "tests 1 fail" in format_summary(result, get_settings())
     failed = [r for r in facts.read_facts(metrics_db)["dbt"] if r["status"] == "fail"]

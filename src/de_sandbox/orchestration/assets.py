@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, AssetAll
-from cosmos import DbtTaskGroup
+from airflow.sdk import Asset, AssetAll, TaskGroup
 
 from de_sandbox.lineage.datasets import warehouse_table
 from de_sandbox.orchestration import cosmos as dbt_cosmos
@@ -37,13 +36,6 @@ def asset_dag_args(settings: Settings, tables: list[str]) -> dict[str, Any]:
     }
 
 
-def dbt_models_task_group(tag: str, settings: Settings) -> DbtTaskGroup:
+def dbt_models_task_group(tag: str, settings: Settings) -> TaskGroup:
     """Cosmos task group of the models tagged `tag` (and their tests), outside any ingestion window."""
-    return DbtTaskGroup(
-        group_id="dbt",
-        project_config=dbt_cosmos.project_config(settings),
-        profile_config=dbt_cosmos.profile_config(settings),
-        execution_config=dbt_cosmos.execution_config(),
-        render_config=dbt_cosmos.render_config(select=dbt_cosmos.select_for(settings, tag)),
-        operator_args=dbt_cosmos.operator_args(),
-    )
+    return dbt_cosmos.dbt_task_group("dbt", dbt_cosmos.select_for(settings, tag), settings)

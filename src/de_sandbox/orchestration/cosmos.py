@@ -1,14 +1,23 @@
 """Cosmos configuration for every DAG that runs dbt: one place decides project, profile, load and execution modes.
 
-The modes were chosen by measurement (`make bench`, README "Why these Cosmos modes"): the DAG renders from the
-manifest written by `dbt parse` at setup, and runs each node in-process through dbtRunner.
+Chosen by measurement (README "Why these Cosmos modes"): the DAG renders from the manifest of `dbt parse`; the
+platforms run one `dbt build` watched by per-node tasks (WATCHER), dag.test() runs each node in-process (LOCAL).
 """
 
 from __future__ import annotations
 
 import airflow  # noqa: F401  (Cosmos internals expect Airflow to be imported first)
-from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+from airflow.sdk import TaskGroup
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import (
+    PRODUCER_WATCHER_DONE_TASK_ID,
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    TestBehavior,
+    TestIndirectSelection,
+)
+from cosmos.operators._watcher.base import BaseConsumerSensor
 
 from de_sandbox.airflow_db import DUCKDB_POOL
 from de_sandbox.dbt.project import (
@@ -28,6 +37,11 @@ PROFILE_NAME = "de_sandbox"
 EXECUTION_MODES = {mode.value: mode for mode in (ExecutionMode.LOCAL, ExecutionMode.WATCHER)}
 INVOCATION_MODES = {mode.value: mode for mode in InvocationMode}
 TEST_BEHAVIORS = {behavior.value: behavior for behavior in TestBehavior}
+# Pool of the WATCHER tasks that only read the producer's XCom: they write nothing, so they skip the DuckDB pool.
+READER_POOL = "default_pool"
+# Seconds between two XCom reads of a deferred consumer in the triggerer (Cosmos: 10): a node's status shows up
+# this much sooner, for one small query per waiting node.
+WATCHER_POKE_SECONDS = 1
 
 
 def project_config(settings: Settings | None = None) -> ProjectConfig:
@@ -59,9 +73,15 @@ def profile_config(settings: Settings | None = None) -> ProfileConfig:
     )
 
 
-def execution_config() -> ExecutionConfig:
+def execution_mode() -> str:
+    """COSMOS_EXECUTION_MODE on the platforms; dag.test() (the embedded runtime) always runs LOCAL, since WATCHER's
+    consumers defer to a triggerer that dag.test() does not have (it waits forever)."""
     cosmos = get_cosmos_settings()
-    mode, invocation = cosmos.execution_mode, cosmos.invocation_mode
+    return "local" if cosmos.embedded else cosmos.execution_mode
+
+
+def execution_config() -> ExecutionConfig:
+    mode, invocation = execution_mode(), get_cosmos_settings().invocation_mode
     if mode not in EXECUTION_MODES or invocation not in INVOCATION_MODES:
         raise ValueError(
             f"COSMOS_EXECUTION_MODE={mode!r} / COSMOS_INVOCATION_MODE={invocation!r}: "
@@ -76,8 +96,14 @@ def execution_config() -> ExecutionConfig:
     )
 
 
+def test_behavior() -> str:
+    """COSMOS_TEST_BEHAVIOR, else `build` (a model and its tests in one dbt call) under LOCAL and `after_each` under
+    WATCHER (its producer already runs one `dbt build`; Cosmos has no per-node build task there)."""
+    return get_cosmos_settings().test_behavior or ("after_each" if execution_mode() == "watcher" else "build")
+
+
 def render_config(select: list[str] | None = None) -> RenderConfig:
-    behavior = get_cosmos_settings().test_behavior
+    behavior = test_behavior()
     if behavior not in TEST_BEHAVIORS:
         raise ValueError(f"COSMOS_TEST_BEHAVIOR={behavior!r}: choose from {sorted(TEST_BEHAVIORS)}")
     return RenderConfig(
@@ -106,6 +132,38 @@ def pool_args(settings: Settings | None = None) -> dict[str, str]:
     """default_args entry that queues DuckDB-writing tasks on the one-slot pool; nothing for Postgres."""
     settings = settings or get_settings()
     return {"pool": DUCKDB_POOL} if settings.warehouse == "duckdb" else {}
+
+
+def dbt_task_group(
+    group_id: str,
+    select: list[str],
+    settings: Settings | None = None,
+    extra_operator_args: dict | None = None,
+) -> TaskGroup:
+    """The dbt nodes of `select` as Cosmos tasks (one per model, seed and test) in the configured execution mode."""
+    settings = settings or get_settings()
+    group = DbtTaskGroup(
+        group_id=group_id,
+        project_config=project_config(settings),
+        profile_config=profile_config(settings),
+        execution_config=execution_config(),
+        render_config=render_config(select=select),
+        operator_args={**operator_args(), **(extra_operator_args or {})},
+    )
+    return fit_watcher_tasks(group)
+
+
+def fit_watcher_tasks(group: TaskGroup) -> TaskGroup:
+    """Under WATCHER only the producer's `dbt build` writes: the consumers (which read its XCom, then defer) leave the
+    DuckDB pool, else they would queue behind the producer that holds its one slot for the whole build."""
+    for task in group.children.values():
+        if isinstance(task, TaskGroup):
+            fit_watcher_tasks(task)
+        elif isinstance(task, BaseConsumerSensor) or task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
+            task.pool = READER_POOL
+            if isinstance(task, BaseConsumerSensor):
+                task.poke_interval = WATCHER_POKE_SECONDS
+    return group
 
 
 def select_for(settings: Settings, tag: str) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from airflow.providers.standard.operators.python import PythonOperator
-from cosmos import DbtTaskGroup
 
 from de_sandbox.ingestion import ledger, phases, validation
 from de_sandbox.ingestion.config import PipelineConfig
@@ -102,14 +101,12 @@ def ingestion_tasks(config: PipelineConfig, settings: Settings) -> None:
             reads=[datasets.landing],
             writes=[datasets.raw_table],
         ),
-        "dbt": lambda: DbtTaskGroup(
-            group_id="dbt",
-            project_config=dbt_cosmos.project_config(settings),
-            profile_config=dbt_cosmos.profile_config(settings),
-            execution_config=dbt_cosmos.execution_config(),
-            render_config=dbt_cosmos.render_config(select=[f"tag:{config.dbt_tag}"]),
+        "dbt": lambda: dbt_cosmos.dbt_task_group(
             # The models' incremental batch is the run's window: data_interval_start/end rendered per run.
-            operator_args={**dbt_cosmos.operator_args(), "vars": DBT_WINDOW_VARS},
+            "dbt",
+            [f"tag:{config.dbt_tag}"],
+            settings,
+            {"vars": DBT_WINDOW_VARS},
         ),
         "audit": lambda: PythonOperator(
             task_id="audit", python_callable=audit, op_kwargs={"pipeline_name": name}
