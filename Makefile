@@ -33,7 +33,7 @@ test: install ## Run the whole test suite (installs the Debian packages it needs
 	$(SANDBOX) ensure-packages $(TEST_APT_PACKAGES)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-backfill: install ## The 48-hour wikipedia_pageviews backfill, 4 runs at a time, on a native platform (~30 min)
+test-backfill: install ## The 48-hour wikipedia_pageviews backfill, 4 runs at a time, on a platform of its own (not in make test: too long)
 	$(PY) -m pytest tests/e2e/test_native_backfill.py --run-long -m long -q $(PYTEST_ARGS)
 
 bench: install ## DAG vs plain dbt build side by side [BENCH_PROJECT=example|scale BENCH_ROWS=1000000 BENCH_WAREHOUSE=duckdb|postgres BENCH_MODES=all|native|... BENCH_JSON=file]

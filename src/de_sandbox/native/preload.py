@@ -33,6 +33,30 @@ def preload(modules: tuple[str, ...] = PRELOAD_MODULES) -> list[str]:
     return loaded
 
 
+def fail_dead_schedulers() -> int:
+    """Mark this host's scheduler jobs still `running` as failed; returns how many.
+
+    Called as a scheduler starts: one scheduler runs per host, so any other is dead (its keeper has stopped what
+    it forked). The new scheduler's first orphan check then resets the dead one's tasks at once, instead of after
+    its heartbeat is `scheduler_health_check_threshold` old and the next check (every 300 s) has come round.
+    """
+    from airflow.jobs.job import Job
+    from airflow.utils.net import get_hostname
+    from airflow.utils.session import create_session
+    from airflow.utils.state import JobState
+    from sqlalchemy import update
+
+    with create_session() as session:
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.job_type == "SchedulerJob", Job.state == JobState.RUNNING, Job.hostname == get_hostname()
+            )
+            .values(state=JobState.FAILED)
+        )
+        return result.rowcount
+
+
 def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     loaded = preload()
@@ -43,7 +67,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     from airflow.__main__ import main as airflow_main
 
-    sys.argv = ["airflow", *(sys.argv[1:] if argv is None else argv)]
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["scheduler"] and (failed := fail_dead_schedulers()):
+        print(f"[de-sandbox] marked {failed} dead scheduler job(s) failed", file=sys.stderr, flush=True)
+    sys.argv = ["airflow", *args]
     airflow_main()
 
 
