@@ -15,6 +15,7 @@ def _registrars() -> list[Registrar]:
     from de_sandbox.compose import checks, preflight
     from de_sandbox.embedded import bench, bench_ingest, commands
     from de_sandbox.ingestion import pageviews, parking
+    from de_sandbox.lifecycle import cli as lifecycle_cli
     from de_sandbox.lineage import cli as lineage_cli
     from de_sandbox.metrics import exporter
     from de_sandbox.native import apt, objectstore, platform
@@ -35,6 +36,7 @@ def _registrars() -> list[Registrar]:
         pageviews.register,
         parking.register,
         lineage_cli.register,
+        lifecycle_cli.register,
     ]
 
 

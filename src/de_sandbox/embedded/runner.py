@@ -102,7 +102,7 @@ def _print_progress(state: TaskState, done: int, total: int) -> None:
 
 def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | None = None) -> RunResult:
     """Run `dag_id` once via dag.test() in a child process, streaming one line per finished task."""
-    from de_sandbox.dbt.project import dbt_executable, ensure_manifest
+    from de_sandbox.dbt.project import dbt_executable, ensure_manifest, mark_deployed
 
     settings = settings or get_settings()
     when = parse_logical_date(logical_date)
@@ -118,6 +118,8 @@ def run_dag(dag_id: str, logical_date: str | None = None, settings: Settings | N
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_metadata_db(env)
     ensure_manifest(settings, dbt_executable())
+    # `make pipeline-check` compares models with what this run deploys.
+    mark_deployed(settings)
 
     run_dir = settings.data_dir / "runs" / dag_id
     run_dir.mkdir(parents=True, exist_ok=True)
