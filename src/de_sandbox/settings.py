@@ -177,6 +177,21 @@ def _source_location(name: str, default: str) -> str:
     return str(REPO_ROOT / value)
 
 
+def pipelines_dir() -> Path:
+    """PIPELINES_DIR: the folder of pipeline configs, `<name>.yml` each (default `pipelines/` in the repo)."""
+    load_dotenv_file()
+    return _path("PIPELINES_DIR", REPO_ROOT / "pipelines")
+
+
+def pipeline_source(setting: str | None, default: str) -> str:
+    """A pipeline's source: the variable its config names (`source.location_setting`) if set, else its
+    configured location; a directory is made absolute against the repo root."""
+    load_dotenv_file()
+    if setting:
+        return _source_location(setting, default)
+    return default if "://" in default or os.path.isabs(default) else str(REPO_ROOT / default)
+
+
 @dataclass(frozen=True)
 class IngestionSettings:
     minio_endpoint: str
@@ -189,12 +204,14 @@ class IngestionSettings:
     parking_source: str
     http_timeout_seconds: float
     object_store_retry_seconds: float
-    audit_tolerance_pct: float
+    # None: each pipeline's own `audit.tolerance_pct`; set, it overrides every pipeline's.
+    audit_tolerance_pct: float | None
     stale_after_minutes: float
 
 
 def get_ingestion_settings() -> IngestionSettings:
     load_dotenv_file()
+    tolerance = os.getenv("AUDIT_TOLERANCE_PCT", "").strip()
     return IngestionSettings(
         minio_endpoint=os.getenv("MINIO_ENDPOINT", "127.0.0.1:9000"),
         minio_access_key=os.getenv("MINIO_ROOT_USER", "sandbox"),
@@ -206,7 +223,7 @@ def get_ingestion_settings() -> IngestionSettings:
         parking_source=_source_location("STAVANGER_PARKING_URL", DEFAULT_PARKING_SOURCE),
         http_timeout_seconds=float(os.getenv("INGESTION_HTTP_TIMEOUT_SECONDS", "60")),
         object_store_retry_seconds=float(os.getenv("OBJECT_STORE_RETRY_SECONDS", "60")),
-        audit_tolerance_pct=float(os.getenv("AUDIT_TOLERANCE_PCT", "0")),
+        audit_tolerance_pct=float(tolerance) if tolerance else None,
         stale_after_minutes=float(os.getenv("LEDGER_STALE_AFTER_MINUTES", "60")),
     )
 

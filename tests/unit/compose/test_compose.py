@@ -26,6 +26,7 @@ PROJECT_MOUNTS = {
     "./dags": "/opt/airflow/dags",
     "./dbt": "/opt/airflow/dbt",
     "./seeds": "/opt/airflow/seeds",
+    "./pipelines": "/opt/airflow/pipelines",
     "./great_expectations": "/opt/airflow/great_expectations",
 }
 
