@@ -32,13 +32,17 @@ from de_sandbox.warehouse import connect
 _IMPORT_DAG = """
 import sys
 from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1], include_examples=False)
+bag = DagBag(dag_folder=sys.argv[1])
 for path, error in bag.import_errors.items():
-    print(f"{path}: {error.strip().splitlines()[-1]}")
+    print(f"IMPORT-ERROR {error.strip().splitlines()[-1]}")
 if bag.import_errors or sys.argv[2] not in bag.dags:
     sys.exit(3)
-print(len(bag.dags[sys.argv[2]].tasks))
+print(f"TASKS {len(bag.dags[sys.argv[2]].tasks)}")
 """
+
+
+# dbt's own log goes to its log file; the check prints its own summary.
+QUIET = ["--log-level", "none"]
 
 
 @dataclasses.dataclass
@@ -77,19 +81,23 @@ def start_dag_import(settings: Settings, name: str) -> subprocess.Popen:
         [sys.executable, "-c", _IMPORT_DAG, str(dag_file), name],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
     )
 
 
 def finish_dag_import(process: subprocess.Popen, name: str) -> int:
-    output, _ = process.communicate()
+    output, errors = process.communicate()
     lines = output.strip().splitlines()
+    found = [line.split(" ", 1)[1] for line in lines if line.startswith(("IMPORT-ERROR ", "TASKS "))]
     if process.returncode != 0:
-        raise PipelineError(
-            f"DAG {name} does not import: {' | '.join(lines) or 'no output'}; fix dags/{name}.py or its config"
-        )
-    return int(lines[-1])
+        why = " | ".join(found) or (errors.strip().splitlines() or ["no output"])[-1]
+        raise PipelineError(f"DAG {name} does not import: {why}; fix dags/{name}.py or its config")
+    return int(found[-1])
+
+
+def report_dag_import(importer: subprocess.Popen, name: str) -> None:
+    print(f"  DAG       {name} imports ({finish_dag_import(importer, name)} tasks)", flush=True)
 
 
 def changed_models(settings: Settings, tag: str) -> tuple[list[str], str]:
@@ -99,13 +107,16 @@ def changed_models(settings: Settings, tag: str) -> tuple[list[str], str]:
         selector, where = [f"state:modified,tag:{tag}", "--state", str(state)], str(state / "manifest.json")
     else:
         selector, where = [f"tag:{tag}"], "none deployed yet: every model of the pipeline counts as changed"
-    args = ["ls", "--resource-type", "model", "--output", "name", "--select", *selector[:1], *selector[1:]]
+    args = ["ls", *QUIET, "--resource-type", "model", "--output", "name", "--select", *selector]
     result = invoke_dbt(settings, args)
     return sorted(result.result or []), where
 
 
 def downstream(settings: Settings, models: list[str]) -> list[str]:
-    result = invoke_dbt(settings, ["ls", "--resource-type", "model", "--output", "name", "--select", *[f"{m}+" for m in models]])
+    selection = [f"{m}+" for m in models]
+    result = invoke_dbt(
+        settings, ["ls", *QUIET, "--resource-type", "model", "--output", "name", "--select", *selection]
+    )
     return sorted(result.result or [])
 
 
@@ -171,7 +182,9 @@ def count_rows(settings: Settings, rows: list[ModelRows], field: str) -> None:
     with connect(settings) as connection:
         for model in rows:
             exists = connection.table_exists(model.schema, model.name)
-            value = connection.scalar(f'select count(*) from "{model.schema}"."{model.name}"') if exists else None
+            value = (
+                connection.scalar(f'select count(*) from "{model.schema}"."{model.name}"') if exists else None
+            )
             setattr(model, field, None if value is None else int(value))
 
 
@@ -185,7 +198,9 @@ def ensure_raw_table(settings: Settings, config: PipelineConfig) -> None:
 def build(scratch: Settings, name: str, models: list[str], rows: list[ModelRows]) -> list[str]:
     """dbt build of the models and their downstream on the scratch copy; returns the failed nodes."""
     selection = [f"{m}+" for m in models]
-    result = invoke_dbt(scratch, ["build", "--select", *selection], target=f"check-{name}", check=False)
+    result = invoke_dbt(
+        scratch, ["build", *QUIET, "--select", *selection], target=f"check-{name}", check=False
+    )
     by_name = {model.name: model for model in rows}
     failed = []
     for node_result in getattr(result.result, "results", None) or []:
@@ -206,7 +221,9 @@ def format_rows(rows: list[ModelRows]) -> list[str]:
         before = "-" if model.before is None else str(model.before)
         after = "-" if model.after is None else str(model.after)
         role = "changed" if model.changed else "downstream"
-        lines.append(f"  {model.schema + '.' + model.name:<{width}}  {before:>8}  {after:>8}  {role:<10}  {model.status}")
+        lines.append(
+            f"  {model.schema + '.' + model.name:<{width}}  {before:>8}  {after:>8}  {role:<10}  {model.status}"
+        )
     return lines
 
 
@@ -214,21 +231,27 @@ def check(settings: Settings, name: str) -> int:
     started = time.perf_counter()
     print(f"[de-sandbox] pipeline-check {name} ({settings.warehouse})", flush=True)
     config = load(settings, name)
-    print(f"  config    {PipelineLayout(settings.repo_root, name).relative(config.path)} is valid", flush=True)
+    print(
+        f"  config    {PipelineLayout(settings.repo_root, name).relative(config.path)} is valid", flush=True
+    )
     importer = start_dag_import(settings, name)
     try:
         manifest = ensure_manifest(settings, dbt_executable())
     except DbtProjectError as error:
         importer.kill()
-        raise PipelineError(f"dbt cannot parse the project: {str(error).splitlines()[-1]}; fix the model named there") from None
+        raise PipelineError(
+            f"dbt cannot parse the project: {str(error).splitlines()[-1]}; fix the model named there"
+        ) from None
     print(f"  dbt parse ok ({manifest})", flush=True)
     tag = config.dbt_tag or name
     changed, where = changed_models(settings, tag)
     print(f"  state     {len(changed)} changed model(s) of tag {tag} against {where}", flush=True)
-    tasks = finish_dag_import(importer, name)
-    print(f"  DAG       {name} imports ({tasks} tasks)", flush=True)
     if not changed:
-        print(f"[de-sandbox] nothing of {name} changed since the last deployed run; checked in {time.perf_counter() - started:.1f} s")
+        report_dag_import(importer, name)
+        seconds = time.perf_counter() - started
+        print(
+            f"[de-sandbox] nothing of {name} changed since the last deployed run; checked in {seconds:.1f} s"
+        )
         return 0
     selected = downstream(settings, changed)
     schemas = model_schemas(settings, selected)
@@ -239,10 +262,17 @@ def check(settings: Settings, name: str) -> int:
         count_rows(scratch, rows, "before")
         failed = build(scratch, name, changed, rows)
         count_rows(scratch, rows, "after")
-    print(f"  build     {len(changed)} changed model(s) and {len(selected) - len(changed)} downstream on a scratch copy of the warehouse:", flush=True)
+    report_dag_import(importer, name)
+    downstream_count = len(selected) - len(changed)
+    print(
+        f"  build     {len(changed)} changed and {downstream_count} downstream model(s) on a scratch warehouse copy:"
+    )
     print("\n".join(format_rows(rows)))
     seconds = time.perf_counter() - started
     if failed:
-        raise PipelineError(f"check of {name} failed on the scratch copy: {', '.join(failed)}; the dbt log is under {artifacts_dir(settings) / 'logs'}")
+        logs = artifacts_dir(settings) / "logs"
+        raise PipelineError(
+            f"check of {name} failed on the scratch copy: {', '.join(failed)}; dbt's log is in {logs}"
+        )
     print(f"[de-sandbox] check of {name} passed in {seconds:.1f} s; the warehouse itself was not written")
     return 0

@@ -27,7 +27,9 @@ def _new(args: argparse.Namespace) -> int:
         return _refused(error)
     layout = PipelineLayout(settings.repo_root, args.name)
     samples = [path for path in written if path.parent == layout.sample_dir]
-    print(f"[de-sandbox] pipeline {args.name} ({args.template}) written in {time.perf_counter() - started:.1f} s:")
+    print(
+        f"[de-sandbox] pipeline {args.name} ({args.template}) written in {time.perf_counter() - started:.1f} s:"
+    )
     for path in written:
         if path.parent != layout.sample_dir:
             print(f"  {layout.relative(path)}")
@@ -60,10 +62,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     new.add_argument("name")
     new.add_argument("--template", default="files", help="files (default) or http-json")
     new.set_defaults(func=_new)
-    check = subparsers.add_parser("pipeline-check", help="validate, parse, import and build a pipeline's changes")
+    check = subparsers.add_parser(
+        "pipeline-check", help="validate, parse, import and build a pipeline's changes"
+    )
     check.add_argument("name")
     check.set_defaults(func=_check)
-    remove = subparsers.add_parser("pipeline-remove", help="list (or with --confirm remove) all of a pipeline")
+    remove = subparsers.add_parser(
+        "pipeline-remove", help="list (or with --confirm remove) all of a pipeline"
+    )
     remove.add_argument("name")
     remove.add_argument("--confirm", action="store_true", help="archive, then remove")
     remove.set_defaults(func=_remove)

@@ -4,8 +4,8 @@ layer, run-ledger and quarantine rows, objects in both buckets, and Airflow's re
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from de_sandbox.airflow_api import AirflowApi
@@ -13,7 +13,13 @@ from de_sandbox.airflow_env import embedded_env
 from de_sandbox.ingestion import ledger
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.lifecycle.layout import LAYERS, PipelineLayout
-from de_sandbox.settings import Settings, get_ingestion_settings, get_monitoring_settings, get_platform_settings, published_port
+from de_sandbox.settings import (
+    Settings,
+    get_ingestion_settings,
+    get_monitoring_settings,
+    get_platform_settings,
+    published_port,
+)
 from de_sandbox.warehouse import connect
 
 ACTIVE_RUN_STATES = ("queued", "running")
@@ -108,7 +114,9 @@ def warehouse_objects(settings: Settings, relations: list[tuple[str, str]]) -> l
             if kind is None:
                 continue
             rows = connection.scalar(f'select count(*) from "{schema}"."{table}"')
-            found.append(WarehouseObject(schema, table, "view" if "VIEW" in kind.upper() else "table", int(rows)))
+            found.append(
+                WarehouseObject(schema, table, "view" if "VIEW" in kind.upper() else "table", int(rows))
+            )
     return found
 
 
@@ -143,7 +151,10 @@ def platform_api() -> AirflowApi | None:
     nothing answers there."""
     import requests
 
-    url = get_monitoring_settings().airflow_api_url or f"http://127.0.0.1:{published_port('AIRFLOW_PORT', 8080)}"
+    url = (
+        get_monitoring_settings().airflow_api_url
+        or f"http://127.0.0.1:{published_port('AIRFLOW_PORT', 8080)}"
+    )
     platform = get_platform_settings()
     api = AirflowApi(url, platform.admin_user, platform.admin_password, timeout=10)
     try:
@@ -196,7 +207,9 @@ def collect(settings: Settings, name: str) -> Inventory:
     inventory.ledger_rows, inventory.quarantine_rows = ops_rows(settings, name)
     inventory.objects = bucket_objects(name)
     if inventory.objects is None:
-        inventory.notes.append("object store: none answers at MINIO_ENDPOINT, so no bucket objects are listed")
+        inventory.notes.append(
+            "object store: none answers at MINIO_ENDPOINT, so no bucket objects are listed"
+        )
     inventory.platform = platform_api()
     if inventory.platform is not None:
         inventory.platform_dag = inventory.platform.dag(name) is not None
@@ -216,10 +229,12 @@ def active_runs(settings: Settings, inventory: Inventory) -> list[str]:
                 " where pipeline = ? and status = ? and started_at >= ?",
                 (inventory.name, ledger.RUNNING, limit),
             )
-        active += [f"phase {phase} of window {start:%Y-%m-%d %H:%M} running since {since:%H:%M:%S}" for phase, start, since in rows]
+        active += [
+            f"phase {phase} of window {start:%Y-%m-%d %H:%M} running since {since:%H:%M:%S}"
+            for phase, start, since in rows
+        ]
     active += embedded_active_runs(settings, inventory.name, limit)
     if inventory.platform is not None and inventory.platform_dag:
         runs = inventory.platform.get_json(f"dags/{inventory.name}/dagRuns", state=list(ACTIVE_RUN_STATES))
         active += [f"DAG run {run['dag_run_id']} is {run['state']}" for run in runs.get("dag_runs", [])]
     return active
-

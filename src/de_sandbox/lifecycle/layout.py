@@ -10,7 +10,18 @@ LAYERS = ("staging", "intermediate", "marts")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 # Schemas every pipeline shares: a pipeline named like one would read as a layer, not a source.
 RESERVED_NAMES = frozenset(
-    {*LAYERS, "raw", "ops", "main", "public", "information_schema", "pg_catalog", "de_sandbox", "dbt", "airflow"}
+    {
+        *LAYERS,
+        "raw",
+        "ops",
+        "main",
+        "public",
+        "information_schema",
+        "pg_catalog",
+        "de_sandbox",
+        "dbt",
+        "airflow",
+    }
 )
 GX_PROJECT = "de_sandbox"
 

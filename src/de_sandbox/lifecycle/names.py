@@ -21,7 +21,9 @@ def dbt_names(project_dir: Path) -> tuple[set[str], set[str]]:
             document = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError:
             continue
-        sources |= {str(source.get("name")) for source in document.get("sources") or [] if isinstance(source, dict)}
+        sources |= {
+            str(source.get("name")) for source in document.get("sources") or [] if isinstance(source, dict)
+        }
     return models, sources
 
 
@@ -36,9 +38,13 @@ def check_new_name(root: Path, name: str, model_names: list[str]) -> None:
         raise PipelineError(f"NAME={name} is a schema or project name of the sandbox: choose another name")
     layout = PipelineLayout(root, name)
     if name in PIPELINES or layout.config.exists():
-        raise PipelineError(f"a pipeline {name} exists already ({layout.relative(layout.config)}): choose another name")
+        raise PipelineError(
+            f"a pipeline {name} exists already ({layout.relative(layout.config)}): choose another name"
+        )
     if layout.dag.exists():
-        raise PipelineError(f"a DAG {name} exists already ({layout.relative(layout.dag)}): choose another name")
+        raise PipelineError(
+            f"a DAG {name} exists already ({layout.relative(layout.dag)}): choose another name"
+        )
     models, sources = dbt_names(root / "dbt")
     clashes = sorted(({name, *model_names} & models) | ({name} & sources))
     if clashes:

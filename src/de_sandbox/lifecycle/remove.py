@@ -12,6 +12,7 @@ import sys
 from datetime import UTC, datetime
 
 from de_sandbox.airflow_env import embedded_env
+from de_sandbox.dbt.project import manifest_path
 from de_sandbox.ingestion import ledger
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.lifecycle.inventory import Inventory, active_runs, collect
@@ -31,11 +32,15 @@ def describe(inventory: Inventory, layout: PipelineLayout) -> list[str]:
     if inventory.ledger_rows:
         lines.append(f"rows     {ledger.LEDGER_TABLE}: {inventory.ledger_rows} of pipeline {inventory.name}")
     if inventory.quarantine_rows:
-        lines.append(f"rows     {ledger.QUARANTINE_TABLE}: {inventory.quarantine_rows} of pipeline {inventory.name}")
+        lines.append(
+            f"rows     {ledger.QUARANTINE_TABLE}: {inventory.quarantine_rows} of pipeline {inventory.name}"
+        )
     for bucket, keys in (inventory.objects or {}).items():
         lines += [f"object   s3://{bucket}/{key}" for key in keys]
     if inventory.platform_dag:
-        lines.append(f"airflow  DAG {inventory.name} and its runs on the platform at {inventory.platform.base_url}")
+        lines.append(
+            f"airflow  DAG {inventory.name} and its runs on the platform at {inventory.platform.base_url}"
+        )
     if inventory.embedded_dag_runs:
         lines.append(f"airflow  DAG {inventory.name} and its runs in the embedded metadata DB (make run)")
     return lines
@@ -66,7 +71,11 @@ def archive(settings: Settings, inventory: Inventory) -> str:
     `removed/<name>/<time>/`, or to data/archive/<name>/<time>/ when no store answers; returns where."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     prefix = f"{ARCHIVE_PREFIX}/{inventory.name}/{stamp}"
-    tables = _ops_tables(settings, inventory.name) if inventory.ledger_rows or inventory.quarantine_rows else {}
+    tables = (
+        _ops_tables(settings, inventory.name) if inventory.ledger_rows or inventory.quarantine_rows else {}
+    )
+    if not tables and not any((inventory.objects or {}).values()):
+        return "nowhere (no ledger or quarantine rows, no objects)"
     if inventory.objects is None:
         folder = settings.data_dir / "archive" / inventory.name / stamp
         folder.mkdir(parents=True, exist_ok=True)
@@ -81,7 +90,9 @@ def archive(settings: Settings, inventory: Inventory) -> str:
 
     for bucket, keys in inventory.objects.items():
         for key in keys:
-            store.client.copy_object(store.archive_bucket, f"{prefix}/{bucket}/{key}", CopySource(bucket, key))
+            store.client.copy_object(
+                store.archive_bucket, f"{prefix}/{bucket}/{key}", CopySource(bucket, key)
+            )
     return f"s3://{store.archive_bucket}/{prefix}/"
 
 
@@ -92,7 +103,10 @@ def drop_warehouse_objects(settings: Settings, inventory: Inventory) -> None:
         for obj in sorted(inventory.warehouse, key=lambda o: order.get(o.schema, -1)):
             kind = "view" if obj.kind == "view" else "table"
             connection.execute(f'drop {kind} if exists "{obj.schema}"."{obj.name}"')
-        for table, count in ((ledger.LEDGER_TABLE, inventory.ledger_rows), (ledger.QUARANTINE_TABLE, inventory.quarantine_rows)):
+        for table, count in (
+            (ledger.LEDGER_TABLE, inventory.ledger_rows),
+            (ledger.QUARANTINE_TABLE, inventory.quarantine_rows),
+        ):
             if count:
                 connection.execute(f"delete from {table} where pipeline = ?", (inventory.name,))
 
@@ -160,7 +174,9 @@ def remove(settings: Settings, name: str, confirm: bool) -> int:
     if not confirm:
         print(f"[de-sandbox] pipeline-remove {name}: would archive then remove {len(lines)} item(s):")
         print("\n".join(f"  {line}" for line in lines + [f"note     {note}" for note in inventory.notes]))
-        print(f"[de-sandbox] nothing changed; run `make pipeline-remove NAME={name} CONFIRM=1` to remove them")
+        print(
+            f"[de-sandbox] nothing changed; run `make pipeline-remove NAME={name} CONFIRM=1` to remove them"
+        )
         return 0
     if active := active_runs(settings, inventory):
         raise PipelineError(
@@ -175,6 +191,8 @@ def remove(settings: Settings, name: str, confirm: bool) -> int:
         delete_gx_assets(settings, inventory)
     # The DAG file goes before its metadata: a platform's dag-processor would otherwise parse it back in.
     delete_files(inventory)
+    # The working manifest still lists the removed models; without it the next run parses the project afresh.
+    manifest_path(settings).unlink(missing_ok=True)
     if inventory.platform_dag:
         delete_platform_dag(inventory)
     if inventory.embedded_dag_runs:

@@ -31,7 +31,9 @@ def delimited_files(name: str) -> dict[str, bytes]:
         for number in range(EVENTS_PER_HOUR):
             moment = start + timedelta(seconds=rng.randrange(3600))
             amount = f"{rng.uniform(1, 250):.2f}"
-            writer.writerow((f"e{start:%H}{number:03d}", f"{moment:%Y-%m-%d %H:%M:%S}", rng.choice(CATEGORIES), amount))
+            writer.writerow(
+                (f"e{start:%H}{number:03d}", f"{moment:%Y-%m-%d %H:%M:%S}", rng.choice(CATEGORIES), amount)
+            )
         files[f"{name}-{start:{CSV_NAME}}"] = out.getvalue().encode()
     return files
 
@@ -43,7 +45,11 @@ def recorded_responses(name: str) -> dict[str, bytes]:
     while taken_at < SAMPLE_DAY + timedelta(days=1):
         rng = random.Random(f"{name}-{taken_at:%Y%m%d%H%M}")
         records = [
-            {"station": station, "measured_at": f"{taken_at:%Y-%m-%dT%H:%M:%SZ}", "value": round(rng.uniform(-5, 15), 2)}
+            {
+                "station": station,
+                "measured_at": f"{taken_at:%Y-%m-%dT%H:%M:%SZ}",
+                "value": round(rng.uniform(-5, 15), 2),
+            }
             for station in STATIONS
         ]
         body = json.dumps({"data": records, "count": len(records)}, indent=1) + "\n"

@@ -81,7 +81,9 @@ def rollback(written: list[Path], made: list[Path]) -> None:
 def new_pipeline(settings: Settings, name: str, template: str, templates: Path = TEMPLATES_DIR) -> list[Path]:
     """Scaffold pipeline `name` from `template`; returns the files written (repository paths)."""
     if template not in TEMPLATES:
-        raise PipelineError(f"TEMPLATE={template!r} is not a template: use TEMPLATE=files or TEMPLATE=http-json")
+        raise PipelineError(
+            f"TEMPLATE={template!r} is not a template: use TEMPLATE=files or TEMPLATE=http-json"
+        )
     root = settings.repo_root
     files = render(templates, template, name)
     check_new_name(root, name, [path.stem for path in files if path.suffix == ".sql"])

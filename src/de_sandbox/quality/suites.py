@@ -194,7 +194,9 @@ def stored_window_suite(gx_root: Path, project: str, table: str, window_column: 
         return gx.ExpectationSuite(
             name=suite_name,
             expectations=[
-                ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta") or {}).to_domain_obj()
+                ExpectationConfiguration(
+                    type=e["type"], kwargs=e["kwargs"], meta=e.get("meta") or {}
+                ).to_domain_obj()
                 for e in stored
             ],
         )

@@ -3,4 +3,4 @@ the config's description)."""
 
 from de_sandbox.orchestration.pipelines import pipeline_dag
 
-dag = pipeline_dag("__name__")
+dag = pipeline_dag(__file__)
