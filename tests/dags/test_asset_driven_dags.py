@@ -64,7 +64,7 @@ def test_rollup_model_runs_only_in_the_asset_driven_dag(dags):
 
 @pytest.mark.parametrize("dag_id", INGESTION_DAGS)
 def test_ingestion_phases_declare_source_landing_and_raw_table(dags, dag_id, embedded_airflow):
-    from de_sandbox.ingestion.sources import PIPELINES
+    from de_sandbox.ingestion.config import load_config
     from de_sandbox.lineage.datasets import warehouse_table
     from de_sandbox.orchestration.lineage import asset
 
@@ -73,6 +73,6 @@ def test_ingestion_phases_declare_source_landing_and_raw_table(dags, dag_id, emb
     landing = {asset.uri for asset in extract.outlets}
     assert len(landing) == 1 and next(iter(landing)).endswith(f"/{dag_id}")
     assert {asset.uri for asset in load.inlets} == landing
-    raw_table = warehouse_table(embedded_airflow, PIPELINES[dag_id].raw_table)
+    raw_table = warehouse_table(embedded_airflow, load_config(dag_id).raw_table)
     assert [asset.uri for asset in load.outlets] == [asset(raw_table).uri]
     assert [asset.uri for asset in extract.inlets][0].startswith(("file://", "http"))

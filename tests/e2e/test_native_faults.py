@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from de_sandbox.ingestion import pageviews
+from de_sandbox.ingestion.config import load_config
 from de_sandbox.native.supervisor import Supervisor
 from de_sandbox.settings import REPO_ROOT
 
@@ -72,7 +73,7 @@ def test_warehouse_restarted_during_load_rolls_back_and_the_retry_loads_once(
     blocker.autocommit = False
     with blocker.cursor() as cur:
         cur.execute("create schema if not exists raw")
-        cur.execute(pageviews.RAW_DDL)
+        cur.execute(load_config("wikipedia_pageviews").raw_ddl)
         cur.execute("lock table raw.wikipedia_pageviews in access exclusive mode")
     run_id = airflow_api.trigger(DAG_ID, logical_date="2026-01-01T10:00:00Z")
     _wait_task_running(airflow_api, run_id, "load")

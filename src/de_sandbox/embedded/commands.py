@@ -9,7 +9,7 @@ from pathlib import Path
 from de_sandbox.dbt.project import DbtProjectError, dbt_executable, ensure_manifest
 from de_sandbox.embedded.report import format_summary
 from de_sandbox.embedded.runner import RunError, run_dag
-from de_sandbox.ingestion.sources import PIPELINES
+from de_sandbox.ingestion.config import pipeline_names
 from de_sandbox.native.objectstore import object_store_available
 from de_sandbox.settings import get_settings
 
@@ -18,7 +18,7 @@ def run_and_report(dag_id: str, date: str | None) -> int:
     """`make run` / `make demo`: run, print the summary, exit non-zero when the run failed."""
     try:
         settings = get_settings()
-        if dag_id in PIPELINES:
+        if dag_id in pipeline_names():
             # Ingestion DAGs land files in the object store: use MinIO if it answers, else a stand-in.
             with object_store_available():
                 result = run_dag(dag_id, date, settings)

@@ -90,7 +90,7 @@ def convert(column: Column, value: Any) -> Any:
     if value is None or value == "":
         if column.nullable:
             return None
-        raise BadValue(f"{column.name} is empty ({column.source_field})")
+        raise BadValue(f"{column.name} is empty (field {column.source_field})")
     kind = column.type
     try:
         if kind.startswith("varchar"):
@@ -105,7 +105,7 @@ def convert(column: Column, value: Any) -> Any:
             number = int(value) if not isinstance(value, str) else int(value, 10)
             low, high = INT_RANGES[kind]
             if not low <= number <= high:
-                raise BadValue(f"{column.name} is out of range for {kind}: {value!r}")
+                raise BadValue(f"{column.name}: {value!r} is out of range for {kind}")
             return number
         if kind == "double precision":
             if isinstance(value, bool):
@@ -134,7 +134,7 @@ def convert(column: Column, value: Any) -> Any:
         raise
     except (TypeError, ValueError):
         expected = f"{kind} ({column.time_format})" if column.time_format else kind
-        raise BadValue(f"{column.name} is not a {expected}: {value!r}") from None
+        raise BadValue(f"{column.name}: {value!r} is not a valid {expected}") from None
 
 
 class _Rows:

@@ -9,40 +9,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import random
-import shutil
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from de_sandbox.ingestion import bulk, records
-from de_sandbox.ingestion.http import open_url
+from de_sandbox.ingestion import fetch as source_fetch
 from de_sandbox.ingestion.records import ParseResult
-from de_sandbox.ingestion.spec import LandedObject, PipelineSpec, skip_windows_outside_bundled_samples
-from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT, IngestionSettings
+from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
 
 PIPELINE = "wikipedia_pageviews"
-RAW_TABLE = "raw.wikipedia_pageviews"
-RAW_COLUMNS = (
-    "window_start",
-    "domain_code",
-    "page_title",
-    "count_views",
-    "total_response_size",
-    "source_file",
-    "record_no",
-    "loaded_at",
-)
-RAW_DDL = f"""create table if not exists {RAW_TABLE} (
-    window_start timestamp not null,
-    domain_code varchar(100) not null,
-    page_title varchar(1000) not null,
-    count_views bigint not null,
-    total_response_size bigint not null,
-    source_file varchar(1000) not null,
-    record_no integer not null,
-    loaded_at timestamp not null
-)"""
 FIELDS = ("domain_code", "page_title", "count_views", "total_response_size")
 
 
@@ -57,26 +34,12 @@ def relative_path(hour: datetime) -> str:
 
 def object_key(hour: datetime) -> str:
     """Partitioned landing key in the raw bucket."""
-    return f"{PIPELINE}/year={hour:%Y}/month={hour:%m}/day={hour:%d}/hour={hour:%H}/{file_name(hour)}"
+    return source_fetch.object_key(PIPELINE, hour, file_name(hour))
 
 
 def download(source: str, hour: datetime, timeout: float = 60.0) -> tuple[Path, bool]:
-    """One hour's dump as a file, from an http(s) base URL (streamed to a temporary file) or a local directory
-    (the file itself): (path, whether it is a temporary copy the caller removes)."""
-    location = f"{source.rstrip('/')}/{relative_path(hour)}"
-    if "://" in source and not source.startswith("file://"):
-        with tempfile.NamedTemporaryFile(prefix="pageviews-", suffix=".gz", delete=False) as copy:
-            try:
-                with open_url(location, timeout) as response:
-                    shutil.copyfileobj(response, copy, 1 << 20)
-            except BaseException:
-                Path(copy.name).unlink(missing_ok=True)
-                raise
-        return Path(copy.name), True
-    path = Path(location.removeprefix("file://"))
-    if not path.is_file():
-        raise FileNotFoundError(f"no pageview dump for {hour:%Y-%m-%d %H}:00 UTC at {path}")
-    return path, False
+    """One hour's dump as a file, from an http(s) base URL or a local directory in the dumps' layout."""
+    return source_fetch.download(source, relative_path(hour), timeout, hour)
 
 
 def fetch(source: str, hour: datetime, timeout: float = 60.0) -> bytes:
@@ -90,7 +53,7 @@ def fetch(source: str, hour: datetime, timeout: float = 60.0) -> bytes:
 
 
 _FIELD_COUNT, _EMPTY_FIELD, _VIEWS_NOT_INTEGER, _SIZE_NOT_INTEGER, _TOO_LONG = 1, 2, 3, 4, 5
-# The raw table's column sizes (RAW_DDL): a longer value would load on DuckDB and break the load on PostgreSQL.
+# The raw table's column sizes (pipelines/wikipedia_pageviews.yml): longer loads on DuckDB, fails on PostgreSQL.
 MAX_DOMAIN_CODE, MAX_PAGE_TITLE = 100, 1000
 _CHECKED_DDL = """create or replace temp table pv_checked (
     file_no usmallint,
@@ -361,27 +324,6 @@ def write_synthetic_hour(path: Path, lines: int, block: int = 200_000) -> Path:
             )
     partial.replace(path)
     return path
-
-
-def _fetch(settings: IngestionSettings, start: datetime, end: datetime) -> list[LandedObject]:
-    source = settings.pageviews_source
-    with skip_windows_outside_bundled_samples(source, "PAGEVIEWS_SOURCE", DEFAULT_PAGEVIEWS_SOURCE):
-        path, temporary = download(source, start, settings.http_timeout_seconds)
-    return [LandedObject(object_key(start), "application/gzip", path=path, temporary=temporary)]
-
-
-SPEC = PipelineSpec(
-    name=PIPELINE,
-    raw_table=RAW_TABLE,
-    raw_columns=RAW_COLUMNS,
-    raw_ddl=RAW_DDL,
-    fetch=_fetch,
-    stage=stage,
-    target_table="marts.fct_wikipedia_pageviews",
-    target_window_column="pageview_hour",
-    freshness_sla_seconds=2 * 3600,
-    source_location=lambda settings: settings.pageviews_source,
-)
 
 
 def write_samples(directory: Path, first_hour: datetime, hours: int) -> list[Path]:

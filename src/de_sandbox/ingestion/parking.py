@@ -14,35 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from de_sandbox.ingestion.http import open_url
+from de_sandbox.ingestion import fetch as source_fetch
 from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
-from de_sandbox.ingestion.spec import LandedObject, PipelineSpec, skip_windows_outside_bundled_samples
-from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT, IngestionSettings
+from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT
 
 PIPELINE = "stavanger_parking"
-RAW_TABLE = "raw.stavanger_parking"
-RAW_COLUMNS = (
-    "window_start",
-    "snapshot_at",
-    "parking_house",
-    "latitude",
-    "longitude",
-    "free_spaces",
-    "source_file",
-    "record_no",
-    "loaded_at",
-)
-RAW_DDL = f"""create table if not exists {RAW_TABLE} (
-    window_start timestamp not null,
-    snapshot_at timestamp not null,
-    parking_house varchar(200) not null,
-    latitude double precision,
-    longitude double precision,
-    free_spaces integer not null,
-    source_file varchar(1000) not null,
-    record_no integer not null,
-    loaded_at timestamp not null
-)"""
 REQUIRED_FIELDS = ("Dato", "Klokkeslett", "Sted", "Antall_ledige_plasser")
 OSLO = ZoneInfo("Europe/Oslo")
 SNAPSHOT_FORMAT = "parking-%Y%m%dT%H%MZ.json"
@@ -54,27 +30,12 @@ def response_name(taken_at: datetime) -> str:
 
 def object_key(window_start: datetime, name: str) -> str:
     """Partitioned landing key in the raw bucket."""
-    w = window_start
-    return f"{PIPELINE}/year={w:%Y}/month={w:%m}/day={w:%d}/hour={w:%H}/{name}"
+    return source_fetch.object_key(PIPELINE, window_start, name)
 
 
 def fetch(source: str, window_start: datetime, window_end: datetime, timeout: float = 60.0) -> list[tuple]:
     """(name, body) of each response for the window: one live call, or the recorded ones inside the window."""
-    if "://" in source and not source.startswith("file://"):
-        with open_url(source, timeout, accept="application/json") as response:
-            body = response.read()
-        return [(response_name(datetime.now(UTC)), body)]
-    directory = Path(source.removeprefix("file://"))
-    found = []
-    for path in sorted(directory.glob("parking-*.json")):
-        taken_at = datetime.strptime(path.name, SNAPSHOT_FORMAT)
-        if window_start <= taken_at < window_end:
-            found.append((path.name, path.read_bytes()))
-    if not found:
-        raise FileNotFoundError(
-            f"no recorded parking responses in {directory} for [{window_start}, {window_end})"
-        )
-    return found
+    return source_fetch.call_or_recorded(source, SNAPSHOT_FORMAT, window_start, window_end, timeout)
 
 
 def _snapshot_time(record: dict) -> datetime:
@@ -183,34 +144,6 @@ def generate_response(taken_at: datetime) -> bytes:
             }
         )
     return (json.dumps(records, ensure_ascii=False) + "\n").encode("utf-8")
-
-
-def _fetch(settings: IngestionSettings, start: datetime, end: datetime) -> list[LandedObject]:
-    source = settings.parking_source
-    with skip_windows_outside_bundled_samples(source, "STAVANGER_PARKING_URL", DEFAULT_PARKING_SOURCE):
-        responses = fetch(source, start, end, settings.http_timeout_seconds)
-    return [LandedObject(object_key(start, name), "application/json", body=body) for name, body in responses]
-
-
-def _parse(objects: list[tuple[str, bytes]], start: datetime) -> ParseResult:
-    result, seen = ParseResult(), {}
-    for source_file, body in objects:
-        result.extend(parse(body, source_file, start, seen))
-    return result
-
-
-SPEC = PipelineSpec(
-    name=PIPELINE,
-    raw_table=RAW_TABLE,
-    raw_columns=RAW_COLUMNS,
-    raw_ddl=RAW_DDL,
-    fetch=_fetch,
-    parse=_parse,
-    target_table="intermediate.int_parking_snapshots_enriched",
-    target_window_column="window_start",
-    freshness_sla_seconds=2 * 3600,
-    source_location=lambda settings: settings.parking_source,
-)
 
 
 def write_samples(directory: Path, first: datetime, hours: int) -> list[Path]:

@@ -173,7 +173,8 @@ def count_target_rows(spec: PipelineSpec, start: datetime) -> int:
 
 def audit(spec: PipelineSpec, start: datetime, end: datetime, run_id: str | None = None) -> dict:
     """Reconcile the window: source == stage + quarantined exactly; target within the tolerance of stage."""
-    tolerance_pct = get_ingestion_settings().audit_tolerance_pct
+    override = get_ingestion_settings().audit_tolerance_pct
+    tolerance_pct = spec.audit_tolerance_pct if override is None else override
     with ledger.phase(spec.name, start, end, "audit", run_id) as record:
         loaded = ledger.latest_success(spec.name, start, "load")
         if loaded is None:
@@ -195,7 +196,7 @@ def audit(spec: PipelineSpec, start: datetime, end: datetime, run_id: str | None
             raise AuditError(
                 f"{label}: stage has {stage} rows, target {spec.target_table} has {target}:"
                 f" {difference_pct:.2f}% apart, beyond the tolerance of {tolerance_pct:g}%"
-                " (AUDIT_TOLERANCE_PCT)"
+                " (audit.tolerance_pct of the pipeline's config, or AUDIT_TOLERANCE_PCT)"
             )
         log.info(
             "%s passed: source=%s stage=%s quarantined=%s target=%s",

@@ -1,5 +1,5 @@
-"""What a pipeline is: the spec each source module declares (raw table, fetch, parse or stage, target) and what
-it lands."""
+"""What a pipeline is: the spec built from its config (raw table, fetch, parse or stage, target) and what it
+lands."""
 
 from __future__ import annotations
 
@@ -45,6 +45,8 @@ class PipelineSpec:
     # into a DuckDB connection (`ingestion.bulk`) that the load moves into the warehouse without Python rows.
     parse: Callable[[list[tuple[str, bytes]], datetime], ParseResult] | None = None
     stage: Callable[[Any, list[tuple[str, Path]], datetime], Staged] | None = None
+    # How far apart stage and target may be, in percent (AUDIT_TOLERANCE_PCT, when set, overrides it).
+    audit_tolerance_pct: float = 0.0
 
     def __post_init__(self) -> None:
         if (self.parse is None) == (self.stage is None):

@@ -1,18 +1,17 @@
-"""The task chain every ingestion DAG wires (stale check, extract, load, dbt, audit, validate, archive) and the
-callables its tasks run: PythonOperator fills `data_interval_start`/`_end` and `run_id` from the task context, so
-a run's window is its data interval."""
+"""The task chain of an ingestion DAG (stale check, extract, load, dbt, audit, validate, archive: those its config
+lists) and the callables its tasks run: PythonOperator fills `data_interval_start`/`_end` and `run_id` from the
+task context, so a run's window is its data interval."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.timetables.interval import CronDataIntervalTimetable
 from cosmos import DbtTaskGroup
 
 from de_sandbox.ingestion import ledger, phases, validation
-from de_sandbox.ingestion.sources import PIPELINES
+from de_sandbox.ingestion.config import PipelineConfig
+from de_sandbox.ingestion.sources import pipeline
 from de_sandbox.orchestration import cosmos as dbt_cosmos
 from de_sandbox.orchestration.lineage import LineagePythonOperator, pipeline_datasets
 from de_sandbox.settings import Settings, get_ingestion_settings
@@ -25,7 +24,7 @@ DBT_WINDOW_VARS = {
 
 
 def check_stale(pipeline_name: str) -> int:
-    return phases.check_stale(PIPELINES[pipeline_name])
+    return phases.check_stale(pipeline(pipeline_name))
 
 
 def extract(
@@ -35,7 +34,7 @@ def extract(
     from airflow.sdk.exceptions import AirflowSkipException
 
     try:
-        return phases.extract(PIPELINES[pipeline_name], data_interval_start, data_interval_end, run_id)
+        return phases.extract(pipeline(pipeline_name), data_interval_start, data_interval_end, run_id)
     except ledger.SkipWindow as reason:
         raise AirflowSkipException(str(reason)) from None
 
@@ -47,20 +46,20 @@ def load(
     data_interval_end: datetime,
     run_id: str,
 ) -> dict:
-    spec = PIPELINES[pipeline_name]
+    spec = pipeline(pipeline_name)
     return phases.load(spec, data_interval_start, data_interval_end, keys, run_id)
 
 
 def audit(
     pipeline_name: str, data_interval_start: datetime, data_interval_end: datetime, run_id: str
 ) -> dict:
-    return phases.audit(PIPELINES[pipeline_name], data_interval_start, data_interval_end, run_id)
+    return phases.audit(pipeline(pipeline_name), data_interval_start, data_interval_end, run_id)
 
 
 def validate(
     pipeline_name: str, data_interval_start: datetime, data_interval_end: datetime, run_id: str
 ) -> int:
-    spec = PIPELINES[pipeline_name]
+    spec = pipeline(pipeline_name)
     return validation.validate(spec, data_interval_start, data_interval_end, run_id)
 
 
@@ -71,71 +70,62 @@ def archive(
     data_interval_end: datetime,
     run_id: str,
 ) -> int:
-    spec = PIPELINES[pipeline_name]
+    spec = pipeline(pipeline_name)
     return phases.archive(spec, data_interval_start, data_interval_end, keys, run_id)
 
 
-def hourly_dag_args(settings: Settings) -> dict[str, Any]:
-    """Schedule and defaults of an hourly ingestion DAG: a run's window is its data interval; backfills work."""
-    return {
-        "schedule": CronDataIntervalTimetable("@hourly", timezone="UTC"),
-        "start_date": datetime(2026, 1, 1, tzinfo=UTC),
-        "catchup": False,
-        # DuckDB takes one writer process: a run's tasks go one at a time, one run at a time.
-        "max_active_runs": 1,
-        "max_active_tasks": 1,
-        "default_args": {
-            "owner": "ingestion",
-            "retries": 2,
-            "retry_delay": timedelta(minutes=1),
-            **dbt_cosmos.pool_args(settings),
-        },
-    }
-
-
-def ingestion_tasks(pipeline: str, dbt_tag: str, settings: Settings) -> None:
-    """Create the pipeline's tasks in the current DAG and chain them; every phase writes to ops.run_ledger.
+def ingestion_tasks(config: PipelineConfig, settings: Settings) -> None:
+    """Create the configured phases' tasks in the current DAG and chain them in their fixed order; every phase
+    writes to ops.run_ledger.
 
     Extract, load and archive declare the datasets they read and write (source -> landing prefix -> raw table;
     Cosmos adds one asset per dbt model), so Airflow's asset graph shows the pipeline from source to mart.
     """
-    datasets = pipeline_datasets(PIPELINES[pipeline], settings, get_ingestion_settings())
-    check_stale_task = PythonOperator(
-        task_id="check_stale", python_callable=check_stale, op_kwargs={"pipeline_name": pipeline}
-    )
+    name = config.name
+    datasets = pipeline_datasets(pipeline(config.path), settings, get_ingestion_settings())
     extract_task = LineagePythonOperator(
         task_id="extract",
         python_callable=extract,
-        op_kwargs={"pipeline_name": pipeline},
+        op_kwargs={"pipeline_name": name},
         reads=[datasets.source],
         writes=[datasets.landing],
     )
-    load_task = LineagePythonOperator(
-        task_id="load",
-        python_callable=load,
-        op_kwargs={"pipeline_name": pipeline, "keys": extract_task.output},
-        reads=[datasets.landing],
-        writes=[datasets.raw_table],
-    )
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=dbt_cosmos.project_config(settings),
-        profile_config=dbt_cosmos.profile_config(settings),
-        execution_config=dbt_cosmos.execution_config(),
-        render_config=dbt_cosmos.render_config(select=[f"tag:{dbt_tag}"]),
-        # The models' incremental batch is the run's window: data_interval_start/end rendered per run.
-        operator_args={**dbt_cosmos.operator_args(), "vars": DBT_WINDOW_VARS},
-    )
-    audit_task = PythonOperator(task_id="audit", python_callable=audit, op_kwargs={"pipeline_name": pipeline})
-    # A failed expectation stays failed on a retry: report it at once.
-    validate_task = PythonOperator(
-        task_id="validate", python_callable=validate, op_kwargs={"pipeline_name": pipeline}, retries=0
-    )
-    archive_task = LineagePythonOperator(
-        task_id="archive",
-        python_callable=archive,
-        op_kwargs={"pipeline_name": pipeline, "keys": extract_task.output},
-        reads=[datasets.landing],
-        writes=[datasets.archive],
-    )
-    check_stale_task >> extract_task >> load_task >> dbt >> audit_task >> validate_task >> archive_task
+    tasks = {
+        "check_stale": lambda: PythonOperator(
+            task_id="check_stale", python_callable=check_stale, op_kwargs={"pipeline_name": name}
+        ),
+        "extract": lambda: extract_task,
+        "load": lambda: LineagePythonOperator(
+            task_id="load",
+            python_callable=load,
+            op_kwargs={"pipeline_name": name, "keys": extract_task.output},
+            reads=[datasets.landing],
+            writes=[datasets.raw_table],
+        ),
+        "dbt": lambda: DbtTaskGroup(
+            group_id="dbt",
+            project_config=dbt_cosmos.project_config(settings),
+            profile_config=dbt_cosmos.profile_config(settings),
+            execution_config=dbt_cosmos.execution_config(),
+            render_config=dbt_cosmos.render_config(select=[f"tag:{config.dbt_tag}"]),
+            # The models' incremental batch is the run's window: data_interval_start/end rendered per run.
+            operator_args={**dbt_cosmos.operator_args(), "vars": DBT_WINDOW_VARS},
+        ),
+        "audit": lambda: PythonOperator(
+            task_id="audit", python_callable=audit, op_kwargs={"pipeline_name": name}
+        ),
+        # A failed expectation stays failed on a retry: report it at once.
+        "validate": lambda: PythonOperator(
+            task_id="validate", python_callable=validate, op_kwargs={"pipeline_name": name}, retries=0
+        ),
+        "archive": lambda: LineagePythonOperator(
+            task_id="archive",
+            python_callable=archive,
+            op_kwargs={"pipeline_name": name, "keys": extract_task.output},
+            reads=[datasets.landing],
+            writes=[datasets.archive],
+        ),
+    }
+    chain = [tasks[phase]() for phase in config.phases]
+    for upstream, downstream in zip(chain, chain[1:], strict=False):
+        upstream >> downstream

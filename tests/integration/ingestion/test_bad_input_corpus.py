@@ -17,11 +17,14 @@ import pytest
 from de_sandbox.ingestion import ledger, pageviews, parking
 from de_sandbox.ingestion.phases import extract, load
 from de_sandbox.ingestion.records import MalformedSourceError
+from de_sandbox.ingestion.sources import pipeline
 from de_sandbox.native.processes import free_port
 from de_sandbox.warehouse import connect
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
+PAGEVIEWS = pipeline("wikipedia_pageviews")
+PARKING = pipeline("stavanger_parking")
 HOUR = datetime(2026, 1, 1, 5)
 NEXT = HOUR + timedelta(hours=1)
 GOOD = b"en Main_Page 10 100\nde Berlin 3 30\n"
@@ -113,8 +116,8 @@ def _assert_quarantined(counts: dict, spec, reason: str, quarantined: int = 1) -
 def test_pageview_files_that_cannot_be_read_fail_naming_the_file(ingestion_env, case, body, named):
     _pageview_file(Path(ingestion_env["PAGEVIEWS_SOURCE"]), body)
     with pytest.raises(MalformedSourceError) as failure:
-        _run(pageviews.SPEC)
-    _assert_failed_cleanly(pageviews.SPEC, failure.value, pageviews.file_name(HOUR), named)
+        _run(PAGEVIEWS)
+    _assert_failed_cleanly(PAGEVIEWS, failure.value, pageviews.file_name(HOUR), named)
 
 
 @pytest.mark.parametrize(
@@ -129,14 +132,14 @@ def test_pageview_files_that_cannot_be_read_fail_naming_the_file(ingestion_env, 
 )
 def test_pageview_lines_that_are_wrong_are_quarantined_with_a_reason(ingestion_env, case, line, reason):
     _pageview_file(Path(ingestion_env["PAGEVIEWS_SOURCE"]), gzip.compress(GOOD + line))
-    _assert_quarantined(_run(pageviews.SPEC), pageviews.SPEC, reason)
+    _assert_quarantined(_run(PAGEVIEWS), PAGEVIEWS, reason)
 
 
 def test_a_one_megabyte_line_is_quarantined_not_loaded_or_fatal(ingestion_env):
     huge = b"en " + b"x" * (1 << 20) + b" 5 50\n"
     _pageview_file(Path(ingestion_env["PAGEVIEWS_SOURCE"]), gzip.compress(GOOD + huge))
-    counts = _run(pageviews.SPEC)
-    _assert_quarantined(counts, pageviews.SPEC, "longer than the raw table allows")
+    counts = _run(PAGEVIEWS)
+    _assert_quarantined(counts, PAGEVIEWS, "longer than the raw table allows")
     with connect() as connection:
         (raw,) = connection.execute(
             "select raw_record from ops.quarantine where pipeline = ?", (pageviews.PIPELINE,)
@@ -149,16 +152,16 @@ def test_a_one_megabyte_line_is_quarantined_not_loaded_or_fatal(ingestion_env):
 def test_pageview_http_errors_fail_naming_the_url(ingestion_env, http_source, monkeypatch, status, named):
     monkeypatch.setenv("PAGEVIEWS_SOURCE", http_source(status, b"oops", "text/plain"))
     with pytest.raises(MalformedSourceError) as failure:
-        _run(pageviews.SPEC)
-    _assert_failed_cleanly(pageviews.SPEC, failure.value, pageviews.file_name(HOUR), named)
+        _run(PAGEVIEWS)
+    _assert_failed_cleanly(PAGEVIEWS, failure.value, pageviews.file_name(HOUR), named)
 
 
 def test_a_pageview_source_that_times_out_fails_naming_the_url(ingestion_env, http_source, monkeypatch):
     monkeypatch.setenv("PAGEVIEWS_SOURCE", http_source(200, b"late", delay=3))
     monkeypatch.setenv("INGESTION_HTTP_TIMEOUT_SECONDS", "1")
     with pytest.raises(MalformedSourceError) as failure:
-        _run(pageviews.SPEC)
-    _assert_failed_cleanly(pageviews.SPEC, failure.value, pageviews.file_name(HOUR), "no answer within 1 s")
+        _run(PAGEVIEWS)
+    _assert_failed_cleanly(PAGEVIEWS, failure.value, pageviews.file_name(HOUR), "no answer within 1 s")
 
 
 # --- stavanger_parking, HTTP
@@ -177,13 +180,13 @@ def test_parking_html_instead_of_json_fails_naming_the_response(ingestion_env, h
         ingestion_env, http_source, monkeypatch, b"<html><body>Maintenance</body></html>", "text/html"
     )
     with pytest.raises(MalformedSourceError, match="response is not JSON"):
-        _run(parking.SPEC, window)
+        _run(PARKING, window)
 
 
 def test_parking_json_of_the_wrong_shape_fails(ingestion_env, http_source, monkeypatch):
     window = _parking(ingestion_env, http_source, monkeypatch, json.dumps({"records": [RECORD]}).encode())
     with pytest.raises(MalformedSourceError):
-        _run(parking.SPEC, window)
+        _run(PARKING, window)
 
 
 @pytest.mark.parametrize(
@@ -197,7 +200,7 @@ def test_parking_records_that_are_wrong_are_quarantined(
     ingestion_env, http_source, monkeypatch, case, record, reason
 ):
     window = _parking(ingestion_env, http_source, monkeypatch, json.dumps([RECORD, record]).encode())
-    counts = _run(parking.SPEC, window)
+    counts = _run(PARKING, window)
     assert counts["source"] == counts["stage"] + counts["quarantined"] and counts["quarantined"] == 1
     with connect() as connection:
         reasons = [
@@ -215,11 +218,11 @@ def test_a_new_unexpected_parking_field_is_loaded_and_the_rest_still_checked(
     window = _parking(
         ingestion_env, http_source, monkeypatch, json.dumps([{**RECORD, "Kapasitet": "300"}]).encode()
     )
-    counts = _run(parking.SPEC, window)
+    counts = _run(PARKING, window)
     assert (counts["source"], counts["stage"], counts["quarantined"]) == (1, 1, 0)
 
 
 def test_parking_http_500_fails_naming_the_url(ingestion_env, http_source, monkeypatch):
     monkeypatch.setenv("STAVANGER_PARKING_URL", http_source(500, b'{"error": "boom"}'))
     with pytest.raises(MalformedSourceError, match=r"http://127\.0\.0\.1:\d+: HTTP 500"):
-        _run(parking.SPEC, (datetime(2026, 1, 1, 6), datetime(2026, 1, 1, 7)))
+        _run(PARKING, (datetime(2026, 1, 1, 6), datetime(2026, 1, 1, 7)))

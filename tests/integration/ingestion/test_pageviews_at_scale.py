@@ -13,9 +13,11 @@ from ingestion_helpers import record_figures, run_dbt, use_postgres_warehouse
 
 from de_sandbox.embedded.bench_ingest import _PHASE_CHILD, run_child
 from de_sandbox.ingestion import pageviews
-from de_sandbox.ingestion.pageviews import SPEC
 from de_sandbox.ingestion.phases import audit
+from de_sandbox.ingestion.sources import pipeline
 from de_sandbox.warehouse import connect
+
+SPEC = pipeline("wikipedia_pageviews")
 
 pytestmark = pytest.mark.integration
 

@@ -10,11 +10,13 @@ import pytest
 from ingestion_helpers import run_dbt
 
 from de_sandbox.ingestion import ledger, parking
-from de_sandbox.ingestion.parking import SPEC
 from de_sandbox.ingestion.phases import audit, extract, load
 from de_sandbox.ingestion.records import MalformedSourceError
+from de_sandbox.ingestion.sources import pipeline
 from de_sandbox.ingestion.validation import ValidationError, validate
 from de_sandbox.warehouse import connect
+
+SPEC = pipeline("stavanger_parking")
 
 pytestmark = pytest.mark.integration
 

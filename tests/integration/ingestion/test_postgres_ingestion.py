@@ -8,9 +8,11 @@ import pytest
 from ingestion_helpers import run_dbt, use_postgres_warehouse
 
 from de_sandbox.ingestion import ledger
-from de_sandbox.ingestion.pageviews import SPEC
 from de_sandbox.ingestion.phases import audit, extract, load
+from de_sandbox.ingestion.sources import pipeline
 from de_sandbox.ingestion.validation import validate
+
+SPEC = pipeline("wikipedia_pageviews")
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,13 @@ import pytest
 from ingestion_helpers import record_figures, run_dbt
 
 from de_sandbox.ingestion import ledger, pageviews
-from de_sandbox.ingestion.pageviews import SPEC
 from de_sandbox.ingestion.phases import AuditError, archive, audit, check_stale, extract, load
 from de_sandbox.ingestion.records import MalformedSourceError
+from de_sandbox.ingestion.sources import pipeline
 from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
 from de_sandbox.warehouse import connect
+
+SPEC = pipeline("wikipedia_pageviews")
 
 pytestmark = pytest.mark.integration
 
@@ -134,11 +136,11 @@ def test_ledger_after_failure_and_retry(ingestion_env, content, message):
 
 def test_missing_source_hour_fails_extract_with_a_clear_error(ingestion_env):
     missing = datetime(2025, 6, 1, 3)
-    with pytest.raises(FileNotFoundError, match="no pageview dump for 2025-06-01 03:00 UTC"):
+    with pytest.raises(FileNotFoundError, match="no source file for 2025-06-01 03:00 UTC"):
         extract(SPEC, missing, missing + timedelta(hours=1), "run-1")
     (row,) = ledger.rows(SPEC.name)
     assert (row["phase"], row["status"]) == ("extract", "failed")
-    assert "no pageview dump" in row["error"]
+    assert "no source file" in row["error"]
 
 
 def test_an_hour_the_bundled_samples_lack_is_skipped_not_failed(ingestion_env, monkeypatch):
@@ -149,7 +151,7 @@ def test_an_hour_the_bundled_samples_lack_is_skipped_not_failed(ingestion_env, m
         extract(SPEC, missing, missing + timedelta(hours=1), "run-1")
     (row,) = ledger.rows(SPEC.name)
     assert (row["phase"], row["status"]) == ("extract", "skipped")
-    assert "no pageview dump for 2025-06-01 03:00 UTC" in row["error"] and "PAGEVIEWS_SOURCE" in row["error"]
+    assert "no source file for 2025-06-01 03:00 UTC" in row["error"] and "PAGEVIEWS_SOURCE" in row["error"]
 
 
 def test_stale_phase_is_detected_and_reported(ingestion_env):

@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from de_sandbox.ingestion import ledger
-from de_sandbox.ingestion.pageviews import SPEC
+from de_sandbox.ingestion.sources import pipeline
 from de_sandbox.ingestion.validation import ValidationError, validate
 from de_sandbox.metrics.facts import read_facts
 from de_sandbox.settings import get_settings
 from de_sandbox.warehouse import connect
+
+SPEC = pipeline("wikipedia_pageviews")
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
