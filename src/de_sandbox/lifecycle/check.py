@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from de_sandbox.airflow_env import embedded_env, ensure_metadata_db
 from de_sandbox.dbt.project import (
@@ -24,6 +26,7 @@ from de_sandbox.dbt.project import (
     invoke_dbt,
 )
 from de_sandbox.ingestion.config import PipelineConfig, PipelineConfigError, load_config
+from de_sandbox.ingestion.sources import source_location
 from de_sandbox.lifecycle.layout import LAYERS, PipelineError, PipelineLayout
 from de_sandbox.settings import Settings
 from de_sandbox.warehouse import connect
@@ -71,6 +74,22 @@ def load(settings: Settings, name: str) -> PipelineConfig:
             f"{layout.relative(layout.config)} has {len(error.errors)} error(s), listed above: fix them and run "
             f"`make pipeline-check NAME={name}` again"
         ) from None
+
+
+def check_source(config: PipelineConfig) -> str:
+    """A local source must hold files the config's pattern matches (a URL is the live source's business)."""
+    location = source_location(config)
+    if "://" in location and not location.startswith("file://"):
+        return location
+    folder = Path(location.removeprefix("file://"))
+    pattern = re.sub(r"%.", "*", config.file_pattern)
+    if not folder.is_dir() or not any(folder.glob(pattern)):
+        setting = f" or set {config.location_setting} to a source" if config.location_setting else ""
+        raise PipelineError(
+            f"no sample data: {folder} has no file matching {config.file_pattern!r}; restore it "
+            f"(git checkout -- {config.location}){setting}"
+        )
+    return str(folder)
 
 
 def start_dag_import(settings: Settings, name: str) -> subprocess.Popen:
@@ -234,15 +253,15 @@ def check(settings: Settings, name: str) -> int:
     print(
         f"  config    {PipelineLayout(settings.repo_root, name).relative(config.path)} is valid", flush=True
     )
-    importer = start_dag_import(settings, name)
     try:
         manifest = ensure_manifest(settings, dbt_executable())
     except DbtProjectError as error:
-        importer.kill()
         raise PipelineError(
             f"dbt cannot parse the project: {str(error).splitlines()[-1]}; fix the model named there"
         ) from None
     print(f"  dbt parse ok ({manifest})", flush=True)
+    # The DAG renders from that manifest; its import (Airflow, Cosmos) runs beside the dbt work below.
+    importer = start_dag_import(settings, name)
     tag = config.dbt_tag or name
     changed, where = changed_models(settings, tag)
     print(f"  state     {len(changed)} changed model(s) of tag {tag} against {where}", flush=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from de_sandbox.ingestion.sources import PIPELINES
+from de_sandbox.ingestion.config import pipeline_names
 from de_sandbox.lifecycle.layout import NAME_PATTERN, RESERVED_NAMES, PipelineError, PipelineLayout
 
 
@@ -37,7 +37,7 @@ def check_new_name(root: Path, name: str, model_names: list[str]) -> None:
     if name in RESERVED_NAMES:
         raise PipelineError(f"NAME={name} is a schema or project name of the sandbox: choose another name")
     layout = PipelineLayout(root, name)
-    if name in PIPELINES or layout.config.exists():
+    if name in pipeline_names() or layout.config.exists():
         raise PipelineError(
             f"a pipeline {name} exists already ({layout.relative(layout.config)}): choose another name"
         )
