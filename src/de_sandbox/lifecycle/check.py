@@ -253,6 +253,7 @@ def check(settings: Settings, name: str) -> int:
     print(
         f"  config    {PipelineLayout(settings.repo_root, name).relative(config.path)} is valid", flush=True
     )
+    print(f"  source    {check_source(config)}", flush=True)
     try:
         manifest = ensure_manifest(settings, dbt_executable())
     except DbtProjectError as error:
