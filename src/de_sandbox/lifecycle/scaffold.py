@@ -49,7 +49,8 @@ def validate_config(path: Path) -> None:
     try:
         load_config(path)
     except PipelineConfigError as error:
-        raise PipelineError(f"the scaffolded config {path.name} fails its schema: {error}") from error
+        problems = "; ".join(error.errors)
+        raise PipelineError(f"the scaffolded config {path.name} fails its schema: {problems}") from error
 
 
 def write_all(root: Path, files: dict[Path, bytes]) -> list[Path]:
