@@ -127,3 +127,13 @@ lineage: install ## Print table-level lineage (source -> target per task) from t
 	$(SANDBOX) lineage
 
 .PHONY: gx-validate lineage
+
+# --- pipelines: one config each, pipelines/<name>.yml (README "Pipelines")
+pipeline-list: install ## List every pipeline: schedule, last window, last status and row counts
+	$(SANDBOX) pipeline-list
+
+dbt: install ## Run any dbt command on the sandbox's project and warehouse: make dbt ARGS="build --select <model>+"
+	@test -n "$(strip $(ARGS))" || { echo 'usage: make dbt ARGS="<dbt command>", e.g. make dbt ARGS="build --select stg_shop__orders+"' >&2; exit 2; }
+	$(SANDBOX) dbt -- $(ARGS)
+
+.PHONY: pipeline-list dbt

@@ -13,8 +13,9 @@ Registrar = Callable[[argparse._SubParsersAction], None]
 def _registrars() -> list[Registrar]:
     from de_sandbox import envfile
     from de_sandbox.compose import checks, preflight
+    from de_sandbox.dbt import cli as dbt_cli
     from de_sandbox.embedded import bench, bench_ingest, commands
-    from de_sandbox.ingestion import pageviews, parking
+    from de_sandbox.ingestion import listing, pageviews, parking
     from de_sandbox.lifecycle import cli as lifecycle_cli
     from de_sandbox.lineage import cli as lineage_cli
     from de_sandbox.metrics import exporter
@@ -37,6 +38,8 @@ def _registrars() -> list[Registrar]:
         parking.register,
         lineage_cli.register,
         lifecycle_cli.register,
+        dbt_cli.register,
+        listing.register,
     ]
 
 

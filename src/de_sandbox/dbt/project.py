@@ -105,20 +105,27 @@ class DbtResult:
 
 
 def run_dbt(
-    settings: Settings, args: list[str], dbt_bin: str, check: bool = True, target: str = "target"
+    settings: Settings,
+    args: list[str],
+    dbt_bin: str,
+    check: bool = True,
+    target: str = "target",
+    stream: bool = False,
 ) -> DbtResult:
-    """Run the dbt CLI against the configured project, with artefacts kept under the data folder."""
+    """Run the dbt CLI against the configured project, with artefacts kept under the data folder; `stream`
+    shows dbt's output as it comes instead of returning it."""
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     command = [dbt_bin, *_cli_args(settings, args, target)]
     started = time.perf_counter()
     proc = subprocess.run(
         command,
         env={**os.environ, **dbt_env(settings)},
-        capture_output=True,
+        capture_output=not stream,
         text=True,
         cwd=settings.dbt_project_dir,
     )
-    result = DbtResult(command, proc.returncode, time.perf_counter() - started, proc.stdout + proc.stderr)
+    output = "" if stream else proc.stdout + proc.stderr
+    result = DbtResult(command, proc.returncode, time.perf_counter() - started, output)
     if check and proc.returncode != 0:
         raise DbtProjectError(
             f"`dbt {' '.join(args)}` failed (exit {proc.returncode}):\n{result.output[-4000:]}"
