@@ -82,7 +82,7 @@ def check_source(config: PipelineConfig) -> str:
     if "://" in location and not location.startswith("file://"):
         return location
     folder = Path(location.removeprefix("file://"))
-    pattern = re.sub(r"%.", "*", config.file_pattern)
+    pattern = re.sub(r"(%.)+", "*", config.file_pattern)
     if not folder.is_dir() or not any(folder.glob(pattern)):
         setting = f" or set {config.location_setting} to a source" if config.location_setting else ""
         raise PipelineError(
