@@ -22,7 +22,7 @@ class Clone:
     root: Path
     env: dict[str, str] = field(default_factory=dict)
 
-    def make(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    def make(self, *args: str, timeout: float = 2400) -> subprocess.CompletedProcess:
         """`make <args>` in the clone; `-o .venv/.synced` keeps make from re-syncing the shared venv."""
         return subprocess.run(
             ["make", "--no-print-directory", "-o", ".venv/.synced", *args],

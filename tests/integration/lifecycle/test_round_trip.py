@@ -150,7 +150,7 @@ def round_trip(clone, template: str, warehouse: str, timings: dict[str, float]) 
     assert _embedded_dag_rows(clone, name) == 0
 
 
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(3600)
 @pytest.mark.parametrize("template", ["files", "http-json"])
 def test_round_trip_on_duckdb(clone, template, record_property):
     timings: dict[str, float] = {}
@@ -159,7 +159,7 @@ def test_round_trip_on_duckdb(clone, template, record_property):
     print(f"timings {template} duckdb: {timings}")
 
 
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(3600)
 def test_round_trip_on_postgres(clone, postgres_server, record_property):
     env = dict(clone.env)
     clone.env = {**env, **postgres_server.env(), "WAREHOUSE": "postgres"}
