@@ -32,7 +32,8 @@ from datetime import datetime, timedelta
 phase, hour = sys.argv[1], datetime.fromisoformat(sys.argv[2])
 end = hour + timedelta(hours=1)
 from de_sandbox.ingestion import pageviews, phases
-from de_sandbox.ingestion.pageviews import SPEC
+from de_sandbox.ingestion.sources import pipeline
+SPEC = pipeline("wikipedia_pageviews")
 keys = [pageviews.object_key(hour)]
 started = time.perf_counter()
 if phase == "extract":
