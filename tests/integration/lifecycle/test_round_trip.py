@@ -63,13 +63,14 @@ def _relations(clone, warehouse: str, name: str) -> list[tuple]:
 
 
 def _edit_intermediate(clone, template: str, name: str) -> None:
-    """One changed model: the intermediate one rounds its numbers (its downstream mart must rebuild)."""
+    """One changed model: the intermediate one coalesces a number (SQL both warehouses take; the mart downstream
+    must rebuild)."""
     folder = clone.root / "dbt" / "models" / "intermediate" / name
     model = folder / f"{MODELS[template][1].format(n=name)}.sql"
     column = "amount" if template == "files" else "reading"
     text = model.read_text()
     assert f"        {column}\n" in text
-    model.write_text(text.replace(f"        {column}\n", f"        round({column}, 1) as {column}\n"))
+    model.write_text(text.replace(f"        {column}\n", f"        coalesce({column}, 0) as {column}\n"))
 
 
 def _embedded_dag_rows(clone, name: str) -> int:
