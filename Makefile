@@ -53,6 +53,21 @@ lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 
 .PHONY: help install demo run test test-backfill bench bench-ingest lint
 
+TEMPLATE ?= files
+pipeline-new: install ## Scaffold a working pipeline: make pipeline-new NAME=<name> [TEMPLATE=files|http-json]
+	@test -n "$(NAME)" || { echo "usage: make pipeline-new NAME=<name> [TEMPLATE=files|http-json]" >&2; exit 2; }
+	$(SANDBOX) pipeline-new "$(NAME)" --template "$(TEMPLATE)"
+
+pipeline-check: install ## Validate a pipeline, build its changed models on a scratch warehouse copy: make pipeline-check NAME=<name>
+	@test -n "$(NAME)" || { echo "usage: make pipeline-check NAME=<name>" >&2; exit 2; }
+	$(SANDBOX) pipeline-check "$(NAME)"
+
+pipeline-remove: install ## List everything of a pipeline; CONFIRM=1 archives then removes it: make pipeline-remove NAME=<name> [CONFIRM=1]
+	@test -n "$(NAME)" || { echo "usage: make pipeline-remove NAME=<name> [CONFIRM=1]" >&2; exit 2; }
+	$(SANDBOX) pipeline-remove "$(NAME)" $(if $(filter 1,$(CONFIRM)),--confirm)
+
+.PHONY: pipeline-new pipeline-check pipeline-remove
+
 local-up: install ## Start the native platform (PostgreSQL, Airflow, S3 stand-in, Prometheus; no Docker), print URLs and login
 	$(SANDBOX) local-up
 

@@ -16,6 +16,7 @@ def _registrars() -> list[Registrar]:
     from de_sandbox.dbt import cli as dbt_cli
     from de_sandbox.embedded import bench, bench_ingest, commands
     from de_sandbox.ingestion import listing, pageviews, parking
+    from de_sandbox.lifecycle import cli as lifecycle_cli
     from de_sandbox.lineage import cli as lineage_cli
     from de_sandbox.metrics import exporter
     from de_sandbox.native import apt, objectstore, platform
@@ -36,6 +37,7 @@ def _registrars() -> list[Registrar]:
         pageviews.register,
         parking.register,
         lineage_cli.register,
+        lifecycle_cli.register,
         dbt_cli.register,
         listing.register,
     ]

@@ -32,6 +32,8 @@ LAYERS = {
     "native": 6,
     "compose": 6,
     "embedded": 7,
+    # make pipeline-new/check/remove: reads every layer below to scaffold, check and remove a pipeline.
+    "lifecycle": 7,
     # The portal reads native service state (pid files); nothing below imports it.
     "portal": 7,
     "cli": 8,

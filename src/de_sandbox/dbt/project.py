@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -55,6 +56,20 @@ def artifacts_dir(settings: Settings) -> Path:
 
 def manifest_path(settings: Settings) -> Path:
     return artifacts_dir(settings) / "target" / "manifest.json"
+
+
+def deployed_state_dir(settings: Settings) -> Path:
+    """The manifest the last run rendered its DAG from (`--state` for `state:modified`), kept apart from the
+    working manifest that any parse refreshes."""
+    return artifacts_dir(settings) / "deployed"
+
+
+def mark_deployed(settings: Settings) -> Path:
+    """Keep the current manifest as the deployed one; called when a run starts from it."""
+    target = deployed_state_dir(settings) / "manifest.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(manifest_path(settings), target)
+    return target
 
 
 # Secrets dbt reads with env_var(): never handed to Cosmos, which would store them in every serialised DAG.
@@ -164,8 +179,9 @@ def _cli_args(settings: Settings, args: list[str], target: str) -> list[str]:
     ]
 
 
-def invoke_dbt(settings: Settings, args: list[str], target: str = "target") -> None:
-    """Run dbt in this process (dbtRunner): no interpreter start, for tasks whose process already loaded dbt."""
+def invoke_dbt(settings: Settings, args: list[str], target: str = "target", check: bool = True) -> Any:
+    """Run dbt in this process (dbtRunner): no interpreter start, for tasks whose process already loaded dbt.
+    Returns dbt's result (its `result` holds what the command produced)."""
     from dbt.cli.main import dbtRunner
 
     from de_sandbox.warehouse import release_dbt_duckdb
@@ -176,8 +192,9 @@ def invoke_dbt(settings: Settings, args: list[str], target: str = "target") -> N
         result = dbtRunner().invoke(_cli_args(settings, args, target))
     finally:
         release_dbt_duckdb()
-    if not result.success:
+    if check and not result.success:
         raise DbtProjectError(f"`dbt {' '.join(args)}` failed: {result.exception or 'see the dbt log above'}")
+    return result
 
 
 def generate_docs(settings: Settings | None = None) -> str:

@@ -109,7 +109,7 @@ def run_dag(
     """Run `dag_id` once via dag.test() in a child process, streaming one line per finished task.
 
     `dags_dir` defaults to the repo's dags/ (`make bench` passes bench/dags)."""
-    from de_sandbox.dbt.project import dbt_executable, ensure_manifest
+    from de_sandbox.dbt.project import dbt_executable, ensure_manifest, mark_deployed
 
     settings = settings or get_settings()
     when = parse_logical_date(logical_date)
@@ -124,6 +124,8 @@ def run_dag(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     ensure_metadata_db(env)
     ensure_manifest(settings, dbt_executable())
+    # `make pipeline-check` compares models with what this run deploys.
+    mark_deployed(settings)
 
     run_dir = settings.data_dir / "runs" / dag_id
     run_dir.mkdir(parents=True, exist_ok=True)

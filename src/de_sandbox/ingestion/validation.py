@@ -10,7 +10,7 @@ from de_sandbox.dbt.project import dbt_project_name
 from de_sandbox.ingestion import ledger
 from de_sandbox.ingestion.spec import PipelineSpec
 from de_sandbox.metrics import facts
-from de_sandbox.quality.suites import TableSuite, window_suite
+from de_sandbox.quality.suites import TableSuite, stored_window_suite, window_suite
 from de_sandbox.quality.validate import failure_entry
 from de_sandbox.quality.window import validate_window
 from de_sandbox.settings import get_settings
@@ -23,8 +23,13 @@ class ValidationError(AssertionError):
 
 
 def target_suite(spec: PipelineSpec, project: str) -> TableSuite:
-    """The window suite of the pipeline's target; its window column must be the one the spec audits by."""
-    table_suite = window_suite(project, spec.target_table)
+    """The window suite of the pipeline's target (registered, else stored as a GX suite file); its window
+    column must be the one the spec audits by."""
+    try:
+        table_suite = window_suite(project, spec.target_table)
+    except KeyError:
+        gx_root = get_settings().gx_root_dir
+        table_suite = stored_window_suite(gx_root, project, spec.target_table, spec.target_window_column)
     if table_suite.window_column != spec.target_window_column:
         raise ValueError(
             f"{spec.name}: window suite {table_suite.name} selects by {table_suite.window_column!r},"

@@ -6,8 +6,10 @@ GX takes ~15 s to import, so each factory imports it lazily: DAG parsing and the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -174,3 +176,29 @@ def window_suite(project: str, table: str) -> TableSuite:
         if f"{table_suite.schema}.{table_suite.table}" == table:
             return table_suite
     raise KeyError(f"no window expectation suite registered for {table!r} in dbt project {project!r}")
+
+
+def stored_window_suite(gx_root: Path, project: str, table: str, window_column: str) -> TableSuite:
+    """The window suite of a `schema.table` kept only as a GX suite file (what `make pipeline-new` writes for a
+    pipeline without a factory above); KeyError names the file when it is missing."""
+    schema, _, name = table.partition(".")
+    path = gx_root / "expectations" / project / schema / f"{name}.json"
+    if not path.is_file():
+        raise KeyError(f"no window expectation suite for {table!r}: neither registered nor stored at {path}")
+
+    def build(suite_name: str) -> ExpectationSuite:
+        import great_expectations as gx
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+        stored = json.loads(path.read_text())["expectations"]
+        return gx.ExpectationSuite(
+            name=suite_name,
+            expectations=[
+                ExpectationConfiguration(
+                    type=e["type"], kwargs=e["kwargs"], meta=e.get("meta") or {}
+                ).to_domain_obj()
+                for e in stored
+            ],
+        )
+
+    return TableSuite(project, schema, name, build, window_column)
