@@ -15,6 +15,7 @@ from de_sandbox.native.objectstore import s3_standin
 from de_sandbox.settings import REPO_ROOT
 
 _buckets = itertools.count(1)
+_PARENT_MAKE_VARIABLES = ("MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES")
 
 
 @dataclass
@@ -27,7 +28,8 @@ class Clone:
         return subprocess.run(
             ["make", "--no-print-directory", "-o", ".venv/.synced", *args],
             cwd=self.root,
-            env=self.env,
+            # As a user's shell runs it: not a sub-make of `make test` (MAKELEVEL would add make[1] lines).
+            env={key: value for key, value in self.env.items() if key not in _PARENT_MAKE_VARIABLES},
             capture_output=True,
             text=True,
             timeout=timeout,

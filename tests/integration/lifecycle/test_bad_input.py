@@ -4,6 +4,7 @@ half-written: git status of the fresh clone stays as it was."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 from datetime import datetime
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def _refused(result, *words: str) -> str:
     """Exit 2 and exactly one line of our own on stderr (make adds its `*** Error` line after it)."""
-    ours = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    ours = [line for line in result.stderr.splitlines() if not re.match(r"make(\[\d+\])?: \*\*\*", line)]
     assert result.returncode != 0, result.stdout
     assert len(ours) == 1 and ours[0].startswith("[de-sandbox] "), result.stderr
     for word in words:
