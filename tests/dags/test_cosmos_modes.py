@@ -1,5 +1,6 @@
-"""Which Cosmos mode each runtime renders: WATCHER on the platforms (only its producer in the DuckDB pool), LOCAL
-with a build per model under dag.test(), which has no triggerer for WATCHER's deferring consumers."""
+"""Which Cosmos mode each runtime renders: LOCAL with a task per model and per model's tests on the platforms by
+default, WATCHER when chosen (only its producer in the DuckDB pool), LOCAL with a build per model under dag.test(),
+which has no triggerer for WATCHER's deferring consumers."""
 
 from __future__ import annotations
 
@@ -10,21 +11,31 @@ import pytest
 EXAMPLE_DAG = Path(__file__).resolve().parents[2] / "dags" / "example_pipeline.py"
 
 
-def _example_dag(monkeypatch, runtime: str):
+def _example_dag(monkeypatch, runtime: str, mode: str | None = None):
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("DE_SANDBOX_RUNTIME", runtime)
-    monkeypatch.delenv("COSMOS_EXECUTION_MODE", raising=False)
+    if mode:
+        monkeypatch.setenv("COSMOS_EXECUTION_MODE", mode)
+    else:
+        monkeypatch.delenv("COSMOS_EXECUTION_MODE", raising=False)
     monkeypatch.delenv("COSMOS_TEST_BEHAVIOR", raising=False)
     bag = DagBag(dag_folder=str(EXAMPLE_DAG))
     assert not bag.import_errors, bag.import_errors
     return bag.dags["example_pipeline"]
 
 
-def test_the_platforms_run_one_watched_dbt_build_and_only_it_writes_duckdb(embedded_airflow, monkeypatch):
+def test_the_platforms_default_to_a_task_per_model_and_per_models_tests(embedded_airflow, monkeypatch):
+    dag = _example_dag(monkeypatch, "native")
+    assert "dbt.dbt_producer_watcher" not in dag.task_dict
+    assert {"dbt.stg_shop__customers.run", "dbt.stg_shop__customers.test"} <= set(dag.task_dict)
+    assert dag.task_dict["dbt.stg_shop__customers.run"].pool == "duckdb"
+
+
+def test_watcher_runs_one_watched_dbt_build_and_only_it_writes_duckdb(embedded_airflow, monkeypatch):
     from cosmos.operators._watcher.base import BaseConsumerSensor
 
-    dag = _example_dag(monkeypatch, "native")
+    dag = _example_dag(monkeypatch, "native", "watcher")
     producer = dag.task_dict["dbt.dbt_producer_watcher"]
     assert producer.pool == "duckdb"
     consumers = [t for t in dag.tasks if isinstance(t, BaseConsumerSensor)]

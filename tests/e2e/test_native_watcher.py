@@ -28,13 +28,13 @@ BROKEN_SQL = (
 
 @pytest.fixture(scope="module")
 def watcher_platform(tmp_path_factory, monkeypatch_module):
-    """A DuckDB platform in the default mode running a copy of the BYO project whose `stg_stations` is broken."""
+    """A DuckDB platform in WATCHER mode running a copy of the BYO project whose `stg_stations` is broken."""
     project = shutil.copytree(BYO_PROJECT, tmp_path_factory.mktemp("watcher") / "byo_bikes")
     model = project / "transform" / "staging" / f"{BROKEN_MODEL}.sql"
     good_sql = model.read_text()
     model.write_text(BROKEN_SQL)
     monkeypatch_module.setenv("DBT_PROJECT_DIR", str(project))
-    monkeypatch_module.delenv("COSMOS_EXECUTION_MODE", raising=False)
+    monkeypatch_module.setenv("COSMOS_EXECUTION_MODE", "watcher")
     data_dir = reachable_tmp_dir("de-sandbox-watcher-")
     platform = Platform.throwaway(data_dir, warehouse="duckdb")
     try:

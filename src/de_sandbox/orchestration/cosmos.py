@@ -97,9 +97,10 @@ def execution_config() -> ExecutionConfig:
 
 
 def test_behavior() -> str:
-    """COSMOS_TEST_BEHAVIOR, else `build` (a model and its tests in one dbt call) under LOCAL and `after_each` under
-    WATCHER (its producer already runs one `dbt build`; Cosmos has no per-node build task there)."""
-    return get_cosmos_settings().test_behavior or ("after_each" if execution_mode() == "watcher" else "build")
+    """COSMOS_TEST_BEHAVIOR, else `build` (a model and its tests in one dbt call) under dag.test() and `after_each`
+    on the platforms (a model's tests as their own task, so their status and log stand apart in the UI)."""
+    cosmos = get_cosmos_settings()
+    return cosmos.test_behavior or ("build" if cosmos.embedded else "after_each")
 
 
 def render_config(select: list[str] | None = None) -> RenderConfig:
