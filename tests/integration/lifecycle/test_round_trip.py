@@ -160,10 +160,22 @@ def test_round_trip_on_duckdb(clone, template, record_property):
     print(f"timings {template} duckdb: {timings}")
 
 
+ROUND_TRIP_DB = "lifecycle_round_trip"
+
+
 @pytest.mark.timeout(3600)
 def test_round_trip_on_postgres(clone, postgres_server, record_property):
+    # A warehouse database of its own: pipeline-check copies it with `create database ... template`, which PostgreSQL
+    # refuses while any other session is connected to it (the session server's `warehouse` has other tests' ones).
+    admin = postgres_server.connect("postgres")
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(f"drop database if exists {ROUND_TRIP_DB}")
+            cursor.execute(f"create database {ROUND_TRIP_DB}")
+    finally:
+        admin.close()
     env = dict(clone.env)
-    clone.env = {**env, **postgres_server.env(), "WAREHOUSE": "postgres"}
+    clone.env = {**env, **postgres_server.env(), "WAREHOUSE": "postgres", "WAREHOUSE_DB": ROUND_TRIP_DB}
     timings: dict[str, float] = {}
     try:
         round_trip(clone, "http-json", "postgres", timings)
