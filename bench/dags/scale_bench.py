@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
-from cosmos import DbtTaskGroup
 
 from de_sandbox.orchestration import cosmos as dbt_cosmos
 from de_sandbox.settings import get_settings
@@ -34,11 +33,4 @@ with DAG(
         **dbt_cosmos.pool_args(settings),
     },
 ):
-    DbtTaskGroup(
-        group_id="dbt",
-        project_config=dbt_cosmos.project_config(settings),
-        profile_config=dbt_cosmos.profile_config(settings),
-        execution_config=dbt_cosmos.execution_config(),
-        render_config=dbt_cosmos.render_config(),
-        operator_args=dbt_cosmos.operator_args(),
-    )
+    dbt_cosmos.dbt_task_group("dbt", [], settings)
