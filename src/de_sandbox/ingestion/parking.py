@@ -60,8 +60,7 @@ def parse(body: bytes, source_file: str, window_start: datetime, seen: dict | No
         payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedSourceError(f"{source_file}: response is not JSON ({error})") from error
-    if isinstance(payload, dict):
-        message = payload.get("error") or payload.get("message") or payload
+    if isinstance(payload, dict) and (message := payload.get("error") or payload.get("message")):
         raise MalformedSourceError(f"{source_file}: parking API error response: {message}")
     if not isinstance(payload, list):
         raise MalformedSourceError(

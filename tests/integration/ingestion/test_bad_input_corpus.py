@@ -185,7 +185,7 @@ def test_parking_html_instead_of_json_fails_naming_the_response(ingestion_env, h
 
 def test_parking_json_of_the_wrong_shape_fails(ingestion_env, http_source, monkeypatch):
     window = _parking(ingestion_env, http_source, monkeypatch, json.dumps({"records": [RECORD]}).encode())
-    with pytest.raises(MalformedSourceError):
+    with pytest.raises(MalformedSourceError, match="expected a JSON list of records, got dict"):
         _run(PARKING, window)
 
 
