@@ -11,7 +11,7 @@ import pytest
 EXAMPLE_DAG = Path(__file__).resolve().parents[2] / "dags" / "example_pipeline.py"
 
 
-def _example_dag(monkeypatch, runtime: str, mode: str | None = None):
+def _example_dag(monkeypatch, runtime: str, mode: str | None = None, dag_id: str = "example_pipeline"):
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("DE_SANDBOX_RUNTIME", runtime)
@@ -20,9 +20,9 @@ def _example_dag(monkeypatch, runtime: str, mode: str | None = None):
     else:
         monkeypatch.delenv("COSMOS_EXECUTION_MODE", raising=False)
     monkeypatch.delenv("COSMOS_TEST_BEHAVIOR", raising=False)
-    bag = DagBag(dag_folder=str(EXAMPLE_DAG))
+    bag = DagBag(dag_folder=str(EXAMPLE_DAG.with_name(f"{dag_id}.py")))
     assert not bag.import_errors, bag.import_errors
-    return bag.dags["example_pipeline"]
+    return bag.dags[dag_id]
 
 
 def test_the_platforms_default_to_a_task_per_model_and_per_models_tests(embedded_airflow, monkeypatch):
@@ -43,6 +43,36 @@ def test_watcher_runs_one_watched_dbt_build_and_only_it_writes_duckdb(embedded_a
     assert all(t.pool == "default_pool" and t.deferrable and t.poke_interval <= 2 for t in consumers)
     # What still writes DuckDB after the build stays in the pool.
     assert dag.task_dict["validate_data_quality"].pool == "duckdb"
+
+
+def test_watcher_model_tasks_emit_their_tables_asset_and_lineage_as_local_tasks_do(
+    embedded_airflow, monkeypatch
+):
+    """The asset wikipedia_pageviews_daily is scheduled on comes from the fact's consumer, once, with its
+    OpenLineage output and inputs; test tasks and the producer emit no model asset."""
+    from cosmos.operators._watcher.base import BaseConsumerSensor
+
+    from de_sandbox.lineage.datasets import warehouse_table
+    from de_sandbox.orchestration.assets import table_asset
+
+    settings = embedded_airflow
+    dag = _example_dag(monkeypatch, "native", "watcher", dag_id="wikipedia_pageviews")
+    fact = dag.task_dict["dbt.fct_wikipedia_pageviews.run"]
+    assert isinstance(fact, BaseConsumerSensor)
+    assert fact.outlets == [table_asset(settings, "marts.fct_wikipedia_pageviews")]
+    # Cosmos's runtime alias path is off, else a run where it works would emit the asset twice.
+    assert not fact.emit_datasets and not dag.task_dict["dbt.dbt_producer_watcher"].emit_datasets
+    lineage = fact.get_openlineage_facets_on_complete(None)
+    written = warehouse_table(settings, "marts.fct_wikipedia_pageviews")
+    assert [(d.namespace, d.name) for d in lineage.outputs] == [(written.namespace, written.name)]
+    assert any(".staging.stg_" in d.name for d in lineage.inputs), lineage.inputs
+    staging = next(t for t in dag.tasks if t.task_id.startswith("dbt.stg_") and t.task_id.endswith(".run"))
+    raw = warehouse_table(settings, "raw.wikipedia_pageviews")
+    assert (raw.namespace, raw.name) in {
+        (d.namespace, d.name) for d in staging.get_openlineage_facets_on_complete(None).inputs
+    }
+    tests = [t for t in dag.tasks if isinstance(t, BaseConsumerSensor) and t.is_test_sensor]
+    assert tests and not any(t.outlets for t in tests)
 
 
 @pytest.mark.parametrize("requested", ["watcher", "local"])

@@ -1,5 +1,5 @@
-"""The default Cosmos mode (WATCHER) on the native platform: a broken model fails its own task, and after the fix
-clearing that task alone rebuilds it, without re-running the producer's `dbt build` or any other node."""
+"""WATCHER on the native platform: a broken model fails its own task, and after the fix clearing that task alone
+rebuilds it, without re-running the producer's `dbt build` or any other node; each built node emits its asset once."""
 
 from __future__ import annotations
 
@@ -61,6 +61,17 @@ def _task_instances(api: AirflowApi, run_id: str) -> dict[str, dict]:
     return {ti["task_id"]: ti for ti in tis}
 
 
+def _asset_events(api: AirflowApi, run_id: str) -> dict[str, list[str]]:
+    """The last path segment (table) of every asset event of the run, by the task that emitted it."""
+    events = api.get_json("assets/events", source_dag_id=DAG_ID, source_run_id=run_id, limit=100)[
+        "asset_events"
+    ]
+    emitted: dict[str, list[str]] = {}
+    for event in events:
+        emitted.setdefault(event["source_task_id"], []).append(event["uri"].rsplit("/", 1)[-1])
+    return emitted
+
+
 def _wait_for_task(
     api: AirflowApi, run_id: str, task_id: str, states: set[str], timeout: float = 300
 ) -> dict:
@@ -92,6 +103,11 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
         "consumers only read XCom: outside the pool"
     )
     print(f"[timing] broken run: {time.monotonic() - started:.1f} s")
+    # Each built seed and model emits its table's asset once; the failed and the upstream_failed ones none.
+    emitted = _asset_events(api, run_id)
+    assert {"dbt.stations_seed", "dbt.rentals_seed", "dbt.stg_rentals.run"} <= set(emitted), emitted
+    assert BROKEN_TASK not in emitted and "dbt.station_usage.run" not in emitted, emitted
+    assert emitted["dbt.stg_rentals.run"] == ["stg_rentals"], emitted
 
     watcher_platform.model.write_text(watcher_platform.good_sql)
     cleared_at = time.monotonic()
@@ -105,6 +121,7 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
     fixed = _wait_for_task(api, run_id, BROKEN_TASK, {"success", "failed"})
     assert fixed["state"] == "success", fixed
     print(f"[timing] clear to success: {time.monotonic() - cleared_at:.1f} s")
+    assert _asset_events(api, run_id)[BROKEN_TASK] == [BROKEN_MODEL], "the rebuilt model's asset, once"
 
     after = _task_instances(api, run_id)
     unchanged = {task_id for task_id, ti in after.items() if task_id != BROKEN_TASK}

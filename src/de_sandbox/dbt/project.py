@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -213,3 +214,47 @@ def read_manifest(settings: Settings) -> dict:
             f"dbt manifest not found at {path}: run `make run DAG=...` or `de-sandbox dbt-parse` to create it"
         )
     return json.loads(path.read_text())
+
+
+@dataclass(frozen=True)
+class NodeRelation:
+    """The warehouse table or view of a dbt model, seed, snapshot or source, and the nodes it reads."""
+
+    unique_id: str
+    resource_type: str
+    database: str
+    schema: str
+    identifier: str
+    parents: tuple[str, ...]
+
+
+def node_relations(settings: Settings) -> dict[str, NodeRelation]:
+    """Every node of the manifest that lives in the warehouse (ephemeral models do not), by unique_id."""
+    path = manifest_path(settings)
+    if not path.exists():
+        raise DbtProjectError(f"dbt manifest not found at {path}: create it with `de-sandbox dbt-parse`")
+    return _node_relations(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _node_relations(path: str, mtime_ns: int) -> dict[str, NodeRelation]:
+    # Keyed on the mtime as well: a DAG processor parses many files and the manifest changes under it.
+    manifest = json.loads(Path(path).read_text())
+    relations = {}
+    for unique_id, node in {**manifest.get("sources", {}), **manifest.get("nodes", {})}.items():
+        if node.get("resource_type") not in ("model", "seed", "snapshot", "source"):
+            continue
+        if (node.get("config") or {}).get("materialized") == "ephemeral":
+            continue
+        identifier = node.get("identifier") or node.get("alias") or node.get("name")
+        if not (node.get("database") and node.get("schema") and identifier):
+            continue
+        relations[unique_id] = NodeRelation(
+            unique_id=unique_id,
+            resource_type=node["resource_type"],
+            database=node["database"],
+            schema=node["schema"],
+            identifier=identifier,
+            parents=tuple((node.get("depends_on") or {}).get("nodes") or ()),
+        )
+    return relations

@@ -33,7 +33,16 @@ def warehouse_database(settings: Settings) -> str:
 
 def warehouse_table(settings: Settings, table: str) -> Dataset:
     """`schema.table` in the warehouse; the URI is the one Cosmos emits for a dbt model or source of that table."""
-    name = f"{warehouse_database(settings)}.{table}"
+    return _warehouse_dataset(settings, f"{warehouse_database(settings)}.{table}")
+
+
+def warehouse_relation(settings: Settings, database: str, schema: str, identifier: str) -> Dataset:
+    """A table or view as dbt's manifest names it (database, schema, alias): OpenLineage's `database.schema.table`,
+    and the Airflow 3 asset URI Cosmos builds from it."""
+    return _warehouse_dataset(settings, f"{database}.{schema}.{identifier}")
+
+
+def _warehouse_dataset(settings: Settings, name: str) -> Dataset:
     namespace = warehouse_namespace(settings)
     return Dataset(namespace, name, f"{namespace}/{quote(name).replace('.', '/')}")
 

@@ -22,12 +22,16 @@ from cosmos.operators._watcher.base import BaseConsumerSensor
 from de_sandbox.airflow_db import DUCKDB_POOL
 from de_sandbox.dbt.project import (
     DbtProjectError,
+    NodeRelation,
     dbt_env,
     dbt_executable,
     dbt_project_name,
     manifest_path,
+    node_relations,
     project_paths,
 )
+from de_sandbox.lineage.datasets import Dataset, warehouse_relation
+from de_sandbox.orchestration.lineage import declare_lineage
 from de_sandbox.settings import Settings, get_cosmos_settings, get_settings
 
 # The profile every project runs with: our profiles.yml, passed to dbt with --profile, so a bring-your-own
@@ -143,28 +147,50 @@ def dbt_task_group(
 ) -> TaskGroup:
     """The dbt nodes of `select` as Cosmos tasks (one per model, seed and test) in the configured execution mode."""
     settings = settings or get_settings()
+    # WATCHER: Cosmos's own per-model asset path stays off (fit_watcher_tasks declares them), so no event twice.
+    watcher_args = {"emit_datasets": False} if execution_mode() == ExecutionMode.WATCHER.value else {}
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=project_config(settings),
         profile_config=profile_config(settings),
         execution_config=execution_config(),
         render_config=render_config(select=select),
-        operator_args={**operator_args(), **(extra_operator_args or {})},
+        operator_args={**operator_args(), **watcher_args, **(extra_operator_args or {})},
     )
-    return fit_watcher_tasks(group)
+    return fit_watcher_tasks(group, settings)
 
 
-def fit_watcher_tasks(group: TaskGroup) -> TaskGroup:
+def fit_watcher_tasks(group: TaskGroup, settings: Settings | None = None) -> TaskGroup:
     """Under WATCHER only the producer's `dbt build` writes: the consumers (which read its XCom, then defer) leave the
-    DuckDB pool, else they would queue behind the producer that holds its one slot for the whole build."""
+    DuckDB pool, else they would queue behind the producer that holds its one slot for the whole build.
+
+    Each model, seed and snapshot consumer also declares its table as its outlet and OpenLineage output (its
+    parents' as inputs), as a LOCAL task reports them: Cosmos's own path, URIs the producer pushes per node, gives
+    none on Postgres (its namespace lookup cannot render our profile's `as_number`) and no OpenLineage datasets."""
+    settings = settings or get_settings()
     for task in group.children.values():
         if isinstance(task, TaskGroup):
-            fit_watcher_tasks(task)
+            fit_watcher_tasks(task, settings)
         elif isinstance(task, BaseConsumerSensor) or task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
             task.pool = READER_POOL
             if isinstance(task, BaseConsumerSensor):
                 task.poke_interval = WATCHER_POKE_SECONDS
+                _declare_node_lineage(task, settings)
     return group
+
+
+def _declare_node_lineage(consumer: BaseConsumerSensor, settings: Settings) -> None:
+    relations = node_relations(settings)
+    node = relations.get(consumer.model_unique_id)
+    if consumer.is_test_sensor or node is None or node.resource_type == "source":
+        return
+
+    def dataset(relation: NodeRelation) -> Dataset:
+        return warehouse_relation(settings, relation.database, relation.schema, relation.identifier)
+
+    reads = [dataset(relations[parent]) for parent in node.parents if parent in relations]
+    declare_lineage(consumer, reads=reads, writes=[dataset(node)])
+    consumer.emit_datasets = False
 
 
 def select_for(settings: Settings, tag: str) -> list[str]:

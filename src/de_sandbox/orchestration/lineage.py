@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import Asset
+from airflow.sdk import Asset, BaseOperator
 
 from de_sandbox.ingestion.spec import PipelineSpec
 from de_sandbox.lineage.datasets import Dataset, object_prefix, source_location, warehouse_table
@@ -42,6 +42,38 @@ def asset(dataset: Dataset) -> Asset:
     return Asset(dataset.uri)
 
 
+def operator_lineage(reads: Sequence[Dataset], writes: Sequence[Dataset]):
+    """The OpenLineage inputs and outputs of a task that reads `reads` and writes `writes`."""
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from openlineage.client.event_v2 import InputDataset, OutputDataset
+
+    return OperatorLineage(
+        inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in reads],
+        outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in writes],
+    )
+
+
+class DeclaredLineage:
+    """What a task reads and writes, answered to OpenLineage on start, completion and failure alike."""
+
+    def __init__(self, reads: Sequence[Dataset], writes: Sequence[Dataset]) -> None:
+        self.reads = tuple(reads)
+        self.writes = tuple(writes)
+
+    def __call__(self, task_instance: Any = None):
+        return operator_lineage(self.reads, self.writes)
+
+
+def declare_lineage(task: BaseOperator, reads: Sequence[Dataset], writes: Sequence[Dataset]) -> None:
+    """Make an existing task (e.g. one a library built) emit an asset event per written dataset when it succeeds,
+    and report `reads`/`writes` to OpenLineage instead of what its class would compute."""
+    task.outlets = [asset(d) for d in writes]
+    lineage = DeclaredLineage(reads, writes)
+    task.get_openlineage_facets_on_start = lineage
+    task.get_openlineage_facets_on_complete = lineage
+    task.get_openlineage_facets_on_failure = lineage
+
+
 class LineagePythonOperator(PythonOperator):
     """A PythonOperator that declares the datasets it reads and writes, for Airflow and for OpenLineage."""
 
@@ -52,20 +84,11 @@ class LineagePythonOperator(PythonOperator):
         self.reads = tuple(reads)
         self.writes = tuple(writes)
 
-    def _operator_lineage(self):
-        from airflow.providers.openlineage.extractors import OperatorLineage
-        from openlineage.client.event_v2 import InputDataset, OutputDataset
-
-        return OperatorLineage(
-            inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in self.reads],
-            outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in self.writes],
-        )
-
     def get_openlineage_facets_on_start(self):
-        return self._operator_lineage()
+        return operator_lineage(self.reads, self.writes)
 
     def get_openlineage_facets_on_complete(self, task_instance):
-        return self._operator_lineage()
+        return operator_lineage(self.reads, self.writes)
 
     def get_openlineage_facets_on_failure(self, task_instance):
-        return self._operator_lineage()
+        return operator_lineage(self.reads, self.writes)

@@ -29,3 +29,46 @@ def test_manifest_lives_in_the_data_folder_per_project_and_warehouse(monkeypatch
     assert path.is_relative_to(settings.data_dir)
     assert "de_sandbox-duckdb" in str(path)
     assert not path.is_relative_to(settings.dbt_project_dir)
+
+
+def test_node_relations_name_each_warehouse_node_as_dbt_built_it(tmp_path):
+    import dataclasses
+    import json
+
+    from de_sandbox.dbt.project import node_relations
+
+    settings = dataclasses.replace(get_settings(), data_dir=tmp_path)
+    node = {"database": "wh", "schema": "marts", "depends_on": {"nodes": ["source.p.raw.events"]}}
+    manifest = {
+        "nodes": {
+            "model.p.fct": {**node, "resource_type": "model", "name": "fct", "alias": "fct_v2"},
+            "model.p.eph": {
+                **node,
+                "resource_type": "model",
+                "name": "eph",
+                "config": {"materialized": "ephemeral"},
+            },
+            "test.p.not_null": {**node, "resource_type": "test", "name": "not_null", "alias": "not_null"},
+        },
+        "sources": {
+            "source.p.raw.events": {
+                "database": "wh",
+                "schema": "raw",
+                "resource_type": "source",
+                "name": "events",
+                "identifier": "events_2026",
+            },
+        },
+    }
+    manifest_path(settings).parent.mkdir(parents=True)
+    manifest_path(settings).write_text(json.dumps(manifest))
+    relations = node_relations(settings)
+    assert set(relations) == {"model.p.fct", "source.p.raw.events"}
+    fct = relations["model.p.fct"]
+    assert (fct.database, fct.schema, fct.identifier, fct.parents) == (
+        "wh",
+        "marts",
+        "fct_v2",
+        ("source.p.raw.events",),
+    )
+    assert relations["source.p.raw.events"].identifier == "events_2026"

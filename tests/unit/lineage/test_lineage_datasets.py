@@ -51,3 +51,10 @@ def test_object_prefix_and_sources():
         "file:///srv/seeds/pageviews",
     )
     assert Path(local.name).is_absolute()
+
+
+def test_a_dbt_relation_is_named_as_the_same_warehouse_table(postgres_settings):
+    from de_sandbox.lineage.datasets import warehouse_relation
+
+    relation = warehouse_relation(postgres_settings, "wh", "marts", "fct_orders")
+    assert relation == warehouse_table(postgres_settings, "marts.fct_orders")
