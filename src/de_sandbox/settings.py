@@ -243,7 +243,7 @@ class CosmosSettings:
 def get_cosmos_settings() -> CosmosSettings:
     load_dotenv_file()
     return CosmosSettings(
-        execution_mode=os.getenv("COSMOS_EXECUTION_MODE", "local").strip().lower(),
+        execution_mode=os.getenv("COSMOS_EXECUTION_MODE", "watcher").strip().lower(),
         invocation_mode=os.getenv("COSMOS_INVOCATION_MODE", "dbt_runner").strip().lower(),
         test_behavior=os.getenv("COSMOS_TEST_BEHAVIOR", "").strip().lower(),
         embedded=os.getenv("DE_SANDBOX_RUNTIME", "").strip().lower() == "embedded",

@@ -1,6 +1,6 @@
-"""Which Cosmos mode each runtime renders: LOCAL with a task per model and per model's tests on the platforms by
-default, WATCHER when chosen (only its producer in the DuckDB pool), LOCAL with a build per model under dag.test(),
-which has no triggerer for WATCHER's deferring consumers."""
+"""Which Cosmos mode each runtime renders: WATCHER on the platforms by default (only its producer in the DuckDB
+pool), LOCAL with a task per model and per model's tests when chosen, LOCAL with a build per model under
+dag.test(), which has no triggerer for WATCHER's deferring consumers."""
 
 from __future__ import annotations
 
@@ -25,8 +25,13 @@ def _example_dag(monkeypatch, runtime: str, mode: str | None = None, dag_id: str
     return bag.dags[dag_id]
 
 
-def test_the_platforms_default_to_a_task_per_model_and_per_models_tests(embedded_airflow, monkeypatch):
+def test_the_platforms_default_to_watcher(embedded_airflow, monkeypatch):
     dag = _example_dag(monkeypatch, "native")
+    assert "dbt.dbt_producer_watcher" in dag.task_dict
+
+
+def test_local_on_request_runs_a_task_per_model_and_per_models_tests(embedded_airflow, monkeypatch):
+    dag = _example_dag(monkeypatch, "native", "local")
     assert "dbt.dbt_producer_watcher" not in dag.task_dict
     assert {"dbt.stg_shop__customers.run", "dbt.stg_shop__customers.test"} <= set(dag.task_dict)
     assert dag.task_dict["dbt.stg_shop__customers.run"].pool == "duckdb"
