@@ -11,7 +11,7 @@ import time
 
 import pytest
 import requests
-from helpers.clone import Clone, git_clone
+from helpers.clone import git_clone
 
 from de_sandbox.airflow_api import AirflowApi
 from de_sandbox.native.platform import Platform, down, up
@@ -103,7 +103,6 @@ def _ok(result, what: str) -> str:
 
 def test_remove_refuses_during_a_run_then_deletes_the_dag_from_the_platform(clone_platform, record_timing):
     platform, api, clone = clone_platform
-    clone: Clone
     before = clone.git_status()
     started = time.monotonic()
     _ok(clone.make("pipeline-new", f"NAME={NAME}"), "pipeline-new")
