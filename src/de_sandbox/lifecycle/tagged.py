@@ -23,9 +23,9 @@ class TaggedModels:
     notes: list[str] = field(default_factory=list)
 
 
-def own_tag(layout: PipelineLayout) -> tuple[str, str] | None:
+def own_tag(layout: PipelineLayout, notes: list[str]) -> tuple[str, str] | None:
     """(dbt tag, raw table) of the config, when it loads and names a tag no other pipeline shares (a shared tag is
-    not the pipeline's own)."""
+    not the pipeline's own: then a note says so)."""
     if not layout.config.exists():
         return None
     try:
@@ -39,6 +39,7 @@ def own_tag(layout: PipelineLayout) -> tuple[str, str] | None:
             continue
         try:
             if load_config(other).dbt_tag == config.dbt_tag:
+                notes.append(f"dbt: tag {config.dbt_tag} is pipeline {other}'s too; models by folder only")
                 return None
         except PipelineConfigError:
             continue
@@ -73,7 +74,7 @@ def tagged_models(settings: Settings, layout: PipelineLayout) -> TaggedModels:
     """The models carrying the pipeline's tag, their SQL files, the YAML files and singular tests that describe
     only them (or the pipeline's raw source), and the models and tests of others that depend on them."""
     found = TaggedModels()
-    if not (owned_tag := own_tag(layout)):
+    if not (owned_tag := own_tag(layout, found.notes)):
         return found
     tag, raw_table = owned_tag
     try:
