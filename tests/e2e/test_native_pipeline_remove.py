@@ -41,6 +41,8 @@ def clone_platform(tmp_path_factory, monkeypatch_module, record_timing):
     # The platform's own processes resolve the repository (pipelines/, .env) from DE_SANDBOX_ROOT.
     monkeypatch_module.setenv("DE_SANDBOX_ROOT", str(root))
     monkeypatch_module.setenv("PYTHONPATH", str(root / "src"))
+    # No runs on the clock: the new DAG (unpaused at creation) would get a scheduled run before the test pauses it.
+    monkeypatch_module.setenv("AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE", "False")
     settings = dataclasses.replace(
         platform.settings,
         repo_root=root,
