@@ -15,7 +15,7 @@ def _registrars() -> list[Registrar]:
     from de_sandbox.compose import checks, preflight
     from de_sandbox.dbt import cli as dbt_cli
     from de_sandbox.embedded import bench, bench_ingest, commands
-    from de_sandbox.ingestion import listing, pageviews, parking
+    from de_sandbox.ingestion import listing, samples
     from de_sandbox.lifecycle import cli as lifecycle_cli
     from de_sandbox.lineage import cli as lineage_cli
     from de_sandbox.metrics import exporter
@@ -34,8 +34,7 @@ def _registrars() -> list[Registrar]:
         commands.register,
         apt.register,
         objectstore.register,
-        pageviews.register,
-        parking.register,
+        samples.register,
         lineage_cli.register,
         lifecycle_cli.register,
         dbt_cli.register,

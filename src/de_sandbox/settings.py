@@ -164,9 +164,8 @@ def get_monitoring_settings() -> MonitoringSettings:
     )
 
 
-# Ingestion pipelines (wikipedia_pageviews, stavanger_parking): object store, sources, audit and run ledger.
-DEFAULT_PAGEVIEWS_SOURCE = "seeds/wikipedia_pageviews"
-DEFAULT_PARKING_SOURCE = "seeds/stavanger_parking"
+# Ingestion pipelines: object store, audit and run ledger. A pipeline's source is its config's `source.location`,
+# overridden by the variable its `source.location_setting` names (PAGEVIEWS_SOURCE, STAVANGER_PARKING_URL).
 
 
 def _source_location(name: str, default: str) -> str:
@@ -200,8 +199,6 @@ class IngestionSettings:
     minio_secure: bool
     bucket_raw: str
     bucket_archive: str
-    pageviews_source: str
-    parking_source: str
     http_timeout_seconds: float
     object_store_retry_seconds: float
     # None: each pipeline's own `audit.tolerance_pct`; set, it overrides every pipeline's.
@@ -219,8 +216,6 @@ def get_ingestion_settings() -> IngestionSettings:
         minio_secure=env_flag("MINIO_SECURE", False),
         bucket_raw=os.getenv("S3_BUCKET_RAW", "raw"),
         bucket_archive=os.getenv("S3_BUCKET_ARCHIVE", "archive"),
-        pageviews_source=_source_location("PAGEVIEWS_SOURCE", DEFAULT_PAGEVIEWS_SOURCE),
-        parking_source=_source_location("STAVANGER_PARKING_URL", DEFAULT_PARKING_SOURCE),
         http_timeout_seconds=float(os.getenv("INGESTION_HTTP_TIMEOUT_SECONDS", "60")),
         object_store_retry_seconds=float(os.getenv("OBJECT_STORE_RETRY_SECONDS", "60")),
         audit_tolerance_pct=float(tolerance) if tolerance else None,

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 
 from de_sandbox.ingestion import pageviews
+from de_sandbox.ingestion.config import load_config
+from de_sandbox.ingestion.sources import source_location
 from de_sandbox.native.platform import Platform, down, up
 from de_sandbox.native.postgres import reachable_tmp_dir
-from de_sandbox.settings import get_ingestion_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(3600)]
 
@@ -109,7 +110,7 @@ def check_windows(platform, api, source: Path, windows: list[datetime]) -> None:
 
 def test_an_8_hour_backfill_4_at_a_time_loads_every_window_once(native_platform, airflow_api, record_timing):
     """Eight bundled sample hours no other test loads (14:00-21:00 on 2026-01-01)."""
-    source = Path(get_ingestion_settings().pageviews_source)
+    source = Path(source_location(load_config("wikipedia_pageviews")))
     first = datetime(2026, 1, 1, 14, tzinfo=UTC)
     backfill_loads_every_window_once(native_platform, airflow_api, source, first, 8, record_timing)
 

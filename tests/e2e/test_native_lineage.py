@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from de_sandbox.ingestion.config import load_config
+from de_sandbox.ingestion.sources import source_location
 from de_sandbox.lineage.datasets import warehouse_table
 from de_sandbox.lineage.events import Node, read_events, table_edges
 from de_sandbox.orchestration.lineage import asset
@@ -108,7 +110,7 @@ def test_ingestion_hour_emits_assets_triggers_the_rollup_and_writes_lineage(
     raw = Node(warehouse, f"{db}.raw.wikipedia_pageviews")
     fact = Node(warehouse, f"{db}.marts.fct_wikipedia_pageviews")
     edges = {(e.source, e.target, e.job.split(".", 1)[1]) for e in table_edges(hourly_events)}
-    source = Node("file", str(Path(ingestion.pageviews_source).resolve()))
+    source = Node("file", str(Path(source_location(load_config("wikipedia_pageviews"))).resolve()))
     assert (source, landing, "extract") in edges, edges
     assert (landing, raw, "load") in edges, edges
     staging = {target for source, target, _ in edges if source == raw}

@@ -135,9 +135,11 @@ def run_dbt(
 
 
 def _source_fingerprint(project_dir: Path) -> float:
+    """Newest mtime of the project's files and folders (a folder's changes when a file in it is deleted)."""
     newest = 0.0
     for root, dirs, files in os.walk(project_dir):
         dirs[:] = [d for d in dirs if d not in _GENERATED_DIRS and not d.startswith(".")]
+        newest = max(newest, Path(root).stat().st_mtime)
         for name in files:
             newest = max(newest, (Path(root) / name).stat().st_mtime)
     return newest

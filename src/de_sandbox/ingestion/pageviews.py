@@ -6,7 +6,6 @@ directory in the same layout; the repo bundles deterministic sample hours for of
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import random
 import tempfile
@@ -17,7 +16,6 @@ from typing import Any
 from de_sandbox.ingestion import bulk, records
 from de_sandbox.ingestion import fetch as source_fetch
 from de_sandbox.ingestion.records import ParseResult
-from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
 from de_sandbox.warehouse import WarehouseConnection
 
 PIPELINE = "wikipedia_pageviews"
@@ -409,18 +407,3 @@ def write_samples(directory: Path, first_hour: datetime, hours: int) -> list[Pat
         path.write_bytes(generate_hour(hour))
         written.append(path)
     return written
-
-
-def _generate(args: argparse.Namespace) -> int:
-    first_hour = datetime.fromisoformat(args.start)
-    paths = write_samples(Path(args.out or REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE), first_hour, args.hours)
-    print(f"[de-sandbox] wrote {len(paths)} sample pageview hours from {first_hour:%Y-%m-%d %H}:00")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("pageview-samples", help="write deterministic sample pageview dumps")
-    parser.add_argument("--start", default="2026-01-01T00:00", help="first hour (UTC), ISO format")
-    parser.add_argument("--hours", type=int, default=24)
-    parser.add_argument("--out", help="directory (default: the bundled seeds/wikipedia_pageviews)")
-    parser.set_defaults(func=_generate)

@@ -7,7 +7,6 @@ The source is the API's http(s) URL (one current snapshot per call) or a directo
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 from de_sandbox.ingestion import fetch as source_fetch
 from de_sandbox.ingestion.records import MalformedSourceError, ParseResult
-from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT
 
 PIPELINE = "stavanger_parking"
 REQUIRED_FIELDS = ("Dato", "Klokkeslett", "Sted", "Antall_ledige_plasser")
@@ -155,20 +153,3 @@ def write_samples(directory: Path, first: datetime, hours: int) -> list[Path]:
         written.append(path)
         taken_at += SAMPLE_INTERVAL
     return written
-
-
-def _generate(args: argparse.Namespace) -> int:
-    first = datetime.fromisoformat(args.start)
-    paths = write_samples(Path(args.out or REPO_ROOT / DEFAULT_PARKING_SOURCE), first, args.hours)
-    print(f"[de-sandbox] wrote {len(paths)} recorded parking responses from {first:%Y-%m-%d %H:%M}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "parking-samples", help="write deterministic recorded parking API responses"
-    )
-    parser.add_argument("--start", default="2026-01-01T00:00", help="first snapshot (UTC), ISO format")
-    parser.add_argument("--hours", type=int, default=24)
-    parser.add_argument("--out", help="directory (default: the bundled seeds/stavanger_parking)")
-    parser.set_defaults(func=_generate)

@@ -12,7 +12,7 @@ from de_sandbox.ingestion.config import PipelineConfig, load_config, pipeline_na
 from de_sandbox.ingestion.spec import LandedObject, PipelineSpec, skip_windows_outside_bundled_samples
 from de_sandbox.settings import IngestionSettings, pipeline_source
 
-__all__ = ["pipeline", "pipeline_names", "spec_for"]
+__all__ = ["configured_location", "pipeline", "pipeline_names", "source_location", "spec_for"]
 
 
 def pipeline(name_or_path: str | Path) -> PipelineSpec:
@@ -23,6 +23,11 @@ def pipeline(name_or_path: str | Path) -> PipelineSpec:
 def source_location(config: PipelineConfig) -> str:
     """Where the pipeline reads: its `location_setting` variable when set, else its configured location."""
     return pipeline_source(config.location_setting, config.location)
+
+
+def configured_location(name: str) -> str:
+    """The location pipeline `name`'s config names (its bundled samples), whatever its variable says."""
+    return pipeline_source(None, load_config(name).location)
 
 
 def _fetch(

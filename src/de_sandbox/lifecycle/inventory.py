@@ -13,6 +13,7 @@ from de_sandbox.airflow_env import embedded_env
 from de_sandbox.ingestion import ledger
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.lifecycle.layout import LAYERS, PipelineLayout
+from de_sandbox.lifecycle.tagged import tagged_models
 from de_sandbox.settings import (
     Settings,
     get_ingestion_settings,
@@ -51,6 +52,8 @@ class Inventory:
     platform: AirflowApi | None = None
     platform_dag: bool = False
     embedded_dag_runs: int = 0
+    # Models and tests of other pipelines that use this one's models (removal refuses while there are any).
+    dependents: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -199,10 +202,20 @@ def embedded_runs(settings: Settings, dag_id: str) -> int:
     return max(int(runs), int(known))
 
 
+def within_listed(files: list[Path]) -> list[Path]:
+    """The files, less those inside a listed folder."""
+    folders = [path for path in files if path.is_dir()]
+    return [path for path in files if not any(path != f and path.is_relative_to(f) for f in folders)]
+
+
 def collect(settings: Settings, name: str) -> Inventory:
     layout = PipelineLayout(settings.repo_root, name)
-    relations = model_relations(layout)
-    inventory = Inventory(name, files=repo_files(layout, relations), gx_assets=gx_assets(settings, relations))
+    # Models by folder (`<layer>/<name>/`) and by the config's dbt tag wherever their files live.
+    tagged = tagged_models(settings, layout)
+    relations = list(dict.fromkeys(model_relations(layout) + tagged.relations))
+    files = within_listed(list(dict.fromkeys(repo_files(layout, relations) + tagged.files)))
+    inventory = Inventory(name, files=files, gx_assets=gx_assets(settings, relations))
+    inventory.dependents, inventory.notes = tagged.dependents, list(tagged.notes)
     inventory.warehouse = warehouse_objects(settings, relations)
     inventory.ledger_rows, inventory.quarantine_rows = ops_rows(settings, name)
     inventory.objects = bucket_objects(name)

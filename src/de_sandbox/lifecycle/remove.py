@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from de_sandbox.airflow_env import embedded_env
 from de_sandbox.dbt.project import manifest_path
@@ -44,6 +45,10 @@ def describe(inventory: Inventory, layout: PipelineLayout) -> list[str]:
     if inventory.embedded_dag_runs:
         lines.append(f"airflow  DAG {inventory.name} and its runs in the embedded metadata DB (make run)")
     return lines
+
+
+def dependents_line(inventory: Inventory) -> str:
+    return f"{', '.join(inventory.dependents)} use(s) the models of {inventory.name}"
 
 
 def _csv(columns: list[str], rows: list[tuple]) -> bytes:
@@ -148,7 +153,7 @@ def delete_gx_assets(settings: Settings, inventory: Inventory) -> None:
         context.data_sources.get(source).delete_asset(asset)
 
 
-def delete_files(inventory: Inventory) -> None:
+def delete_files(inventory: Inventory, models_dir: Path) -> None:
     for path in inventory.files:
         if path.is_dir():
             shutil.rmtree(path)
@@ -158,6 +163,15 @@ def delete_files(inventory: Inventory) -> None:
         cache = path.parent / "__pycache__"
         for stale in cache.glob(f"{path.stem}.*.pyc") if path.suffix == ".py" else ():
             stale.unlink()
+        # A model folder the removal emptied goes too (git keeps no empty folders).
+        folder = path.parent
+        if (
+            folder.is_relative_to(models_dir)
+            and folder != models_dir
+            and folder.is_dir()
+            and not any(folder.iterdir())
+        ):
+            folder.rmdir()
 
 
 def remove(settings: Settings, name: str, confirm: bool) -> int:
@@ -173,11 +187,18 @@ def remove(settings: Settings, name: str, confirm: bool) -> int:
     lines = describe(inventory, layout)
     if not confirm:
         print(f"[de-sandbox] pipeline-remove {name}: would archive then remove {len(lines)} item(s):")
-        print("\n".join(f"  {line}" for line in lines + [f"note     {note}" for note in inventory.notes]))
+        notes = inventory.notes + (
+            [f"{dependents_line(inventory)}: change them first"] if inventory.dependents else []
+        )
+        print("\n".join(f"  {line}" for line in lines + [f"note     {note}" for note in notes]))
         print(
             f"[de-sandbox] nothing changed; run `make pipeline-remove NAME={name} CONFIRM=1` to remove them"
         )
         return 0
+    if inventory.dependents:
+        raise PipelineError(
+            f"{dependents_line(inventory)}: remove or change them first, then remove {name} again"
+        )
     if active := active_runs(settings, inventory):
         raise PipelineError(
             f"pipeline {name} has a run in progress ({'; '.join(active)}): wait for it to finish, then remove again"
@@ -190,7 +211,7 @@ def remove(settings: Settings, name: str, confirm: bool) -> int:
     if inventory.gx_assets:
         delete_gx_assets(settings, inventory)
     # The DAG file goes before its metadata: a platform's dag-processor would otherwise parse it back in.
-    delete_files(inventory)
+    delete_files(inventory, settings.dbt_project_dir / "models")
     # The working manifest still lists the removed models; without it the next run parses the project afresh.
     manifest_path(settings).unlink(missing_ok=True)
     if inventory.platform_dag:

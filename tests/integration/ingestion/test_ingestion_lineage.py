@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from de_sandbox.embedded.runner import run_dag
+from de_sandbox.ingestion.config import load_config
+from de_sandbox.ingestion.sources import source_location
 from de_sandbox.lineage.events import Node, table_edges
 from de_sandbox.settings import get_ingestion_settings, get_settings
 
@@ -44,7 +46,7 @@ def test_wikipedia_hour_writes_start_and_complete_with_datasets_per_task(
 
     ingestion = get_ingestion_settings()
     warehouse = f"duckdb://{settings.duckdb_path}"
-    source = Node("file", str(Path(ingestion.pageviews_source).resolve()))
+    source = Node("file", str(Path(source_location(load_config("wikipedia_pageviews"))).resolve()))
     landing = Node(f"s3://{ingestion.bucket_raw}", "wikipedia_pageviews")
     raw = Node(warehouse, "warehouse.raw.wikipedia_pageviews")
     fact = Node(warehouse, "warehouse.marts.fct_wikipedia_pageviews")

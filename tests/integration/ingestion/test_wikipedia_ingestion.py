@@ -14,8 +14,7 @@ from ingestion_helpers import record_figures, run_dbt
 from de_sandbox.ingestion import ledger, pageviews
 from de_sandbox.ingestion.phases import AuditError, archive, audit, check_stale, extract, load
 from de_sandbox.ingestion.records import MalformedSourceError
-from de_sandbox.ingestion.sources import pipeline
-from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
+from de_sandbox.ingestion.sources import configured_location, pipeline
 from de_sandbox.warehouse import connect
 
 SPEC = pipeline("wikipedia_pageviews")
@@ -145,7 +144,7 @@ def test_missing_source_hour_fails_extract_with_a_clear_error(ingestion_env):
 
 def test_an_hour_the_bundled_samples_lack_is_skipped_not_failed(ingestion_env, monkeypatch):
     # The same missing hour from the bundled offline samples (what an hourly schedule hits every hour).
-    monkeypatch.setenv("PAGEVIEWS_SOURCE", str(REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE))
+    monkeypatch.setenv("PAGEVIEWS_SOURCE", configured_location("wikipedia_pageviews"))
     missing = datetime(2025, 6, 1, 3)
     with pytest.raises(ledger.SkipWindow, match="bundled offline samples cover 2026-01-01 UTC only"):
         extract(SPEC, missing, missing + timedelta(hours=1), "run-1")

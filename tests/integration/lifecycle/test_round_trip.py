@@ -1,7 +1,7 @@
 """The life of a pipeline on a fresh clone, through `make` only: new -> check -> run green with rows in the mart ->
 edit one model -> check shows it and its downstream -> remove, after which git status is as before and nothing
-of the pipeline is left in the warehouse, the buckets or Airflow's metadata. Both templates on DuckDB, one on
-PostgreSQL."""
+of the pipeline is left in the warehouse, the buckets or Airflow's metadata. Both templates on DuckDB one at a time,
+both side by side on PostgreSQL (one warehouse set-up, and proof that two pipelines never clash)."""
 
 from __future__ import annotations
 
@@ -87,75 +87,105 @@ def _ok(result, what: str) -> str:
     return result.stdout
 
 
-def round_trip(clone, template: str, warehouse: str, timings: dict[str, float]) -> None:
-    name = f"rt_{template.replace('-', '_')}_{warehouse}"
-    models = [m.format(n=name) for m in MODELS[template]]
+def round_trip(clone, templates: list[str], warehouse: str, timings: dict[str, float]) -> None:
+    """The round trip of one pipeline per template, side by side: each step runs for every pipeline before the
+    next step starts, so several templates share one warehouse set-up and prove that pipelines never clash."""
+    names = {template: f"rt_{template.replace('-', '_')}_{warehouse}" for template in templates}
+    models = {t: [m.format(n=name) for m in MODELS[t]] for t, name in names.items()}
+    mart_rows: dict[str, int] = {}
     before = clone.git_status()
 
-    def timed(step: str, *args: str):
+    def timed(step: str, template: str, *args: str):
         started = time.perf_counter()
         result = clone.make(*args)
-        timings[step] = round(time.perf_counter() - started, 1)
+        timings[f"{step} {template}"] = round(time.perf_counter() - started, 1)
         return result
 
-    out = _ok(timed("new", "pipeline-new", f"NAME={name}", f"TEMPLATE={template}"), "pipeline-new")
-    assert f"pipelines/{name}.yml" in out and f"make run DAG={name}" in out
-    assert f"dbt/models/marts/{name}/fct_{name}__hourly.sql" in out
+    for template, name in names.items():
+        out = _ok(
+            timed("new", template, "pipeline-new", f"NAME={name}", f"TEMPLATE={template}"), "pipeline-new"
+        )
+        assert f"pipelines/{name}.yml" in out and f"make run DAG={name}" in out
+        assert f"dbt/models/marts/{name}/fct_{name}__hourly.sql" in out
 
-    out = _ok(timed("check_new", "pipeline-check", f"NAME={name}"), "first pipeline-check")
-    for model in models:
-        assert f".{model} " in out and "changed" in out.split(f".{model} ")[1].splitlines()[0], out
+    for template, name in names.items():
+        out = _ok(timed("check_new", template, "pipeline-check", f"NAME={name}"), "first pipeline-check")
+        for model in models[template]:
+            assert f".{model} " in out and "changed" in out.split(f".{model} ")[1].splitlines()[0], out
+        others = [m for t in names if t != template for m in models[t]]
+        assert not any(f".{model} " in out for model in others), f"the check of {name} built others:\n{out}"
 
-    out = _ok(timed("run", "run", f"DAG={name}", "DATE=2026-01-01T01:00"), "make run")
-    assert f"== {name}: SUCCESS" in out
-    (mart_rows,) = _query(clone, warehouse, f"select count(*) from marts.{models[2]}")[0]
-    assert mart_rows > 0
+    for template, name in names.items():
+        out = _ok(timed("run", template, "run", f"DAG={name}", "DATE=2026-01-01T01:00"), "make run")
+        assert f"== {name}: SUCCESS" in out
+        (mart_rows[template],) = _query(
+            clone, warehouse, f"select count(*) from marts.{models[template][2]}"
+        )[0]
+        assert mart_rows[template] > 0
 
-    _edit_intermediate(clone, template, name)
-    out = _ok(timed("check_edit", "pipeline-check", f"NAME={name}"), "pipeline-check after the edit")
-    lines = {
-        line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and "." in line.split()[0]
-    }
-    assert f"staging.{models[0]}" not in lines, out
-    assert "changed" in lines[f"intermediate.{models[1]}"], out
-    assert "downstream" in lines[f"marts.{models[2]}"], out
-    assert lines[f"marts.{models[2]}"].split()[1:3] == [str(mart_rows), str(mart_rows)], out
-    # The check built on a copy: the real mart was not rebuilt by it.
-    (mart_after_check,) = _query(clone, warehouse, f"select count(*) from marts.{models[2]}")[0]
-    assert mart_after_check == mart_rows
+    for template, name in names.items():
+        _edit_intermediate(clone, template, name)
+    for template, name in names.items():
+        stg, intermediate, mart = models[template]
+        out = _ok(
+            timed("check_edit", template, "pipeline-check", f"NAME={name}"), "pipeline-check after the edit"
+        )
+        lines = {
+            line.split()[0]: line
+            for line in out.splitlines()
+            if line.startswith("  ") and "." in line.split()[0]
+        }
+        assert f"staging.{stg}" not in lines, out
+        assert "changed" in lines[f"intermediate.{intermediate}"], out
+        assert "downstream" in lines[f"marts.{mart}"], out
+        assert lines[f"marts.{mart}"].split()[1:3] == [str(mart_rows[template])] * 2, out
+        # The check built on a copy: the real mart was not rebuilt by it.
+        (mart_after_check,) = _query(clone, warehouse, f"select count(*) from marts.{mart}")[0]
+        assert mart_after_check == mart_rows[template]
 
     store = _store(clone.env)
     store.ensure_buckets()
-    assert store.list_keys(store.archive_bucket, f"{name}/"), "the run archived its raw objects"
-    out = _ok(timed("remove_dry", "pipeline-remove", f"NAME={name}"), "pipeline-remove (dry run)")
-    for item in (
-        f"pipelines/{name}.yml",
-        f"marts.{models[2]}",
-        "ops.run_ledger",
-        f"s3://{store.archive_bucket}/{name}/",
-    ):
-        assert item in out, out
-    assert (clone.root / "pipelines" / f"{name}.yml").exists()
-    assert _relations(clone, warehouse, name), "the dry run changed nothing"
+    for template, name in names.items():
+        assert store.list_keys(store.archive_bucket, f"{name}/"), "the run archived its raw objects"
+        out = _ok(
+            timed("remove_dry", template, "pipeline-remove", f"NAME={name}"), "pipeline-remove (dry run)"
+        )
+        for item in (
+            f"pipelines/{name}.yml",
+            f"marts.{models[template][2]}",
+            "ops.run_ledger",
+            f"s3://{store.archive_bucket}/{name}/",
+        ):
+            assert item in out, out
+        assert not any(other in out for other in names.values() if other != name), out
+        assert (clone.root / "pipelines" / f"{name}.yml").exists()
+        assert _relations(clone, warehouse, name), "the dry run changed nothing"
 
-    out = _ok(timed("remove", "pipeline-remove", f"NAME={name}", "CONFIRM=1"), "pipeline-remove CONFIRM=1")
+    for template, name in names.items():
+        _ok(
+            timed("remove", template, "pipeline-remove", f"NAME={name}", "CONFIRM=1"),
+            "pipeline-remove CONFIRM=1",
+        )
+        assert name not in clone.git_status()
+        assert _relations(clone, warehouse, name) == []
+        for table in ("ops.run_ledger", "ops.quarantine"):
+            assert _query(clone, warehouse, f"select count(*) from {table} where pipeline = ?", (name,)) == [
+                (0,)
+            ]
+        for bucket in (store.raw_bucket, store.archive_bucket):
+            assert store.list_keys(bucket, f"{name}/") == []
+        archived = store.list_keys(store.archive_bucket, f"removed/{name}/")
+        assert any(key.endswith("run_ledger.csv") for key in archived), archived
+        assert any(f"/{store.archive_bucket}/{name}/" in key for key in archived), archived
+        assert _embedded_dag_rows(clone, name) == 0
     assert clone.git_status() == before
-    assert _relations(clone, warehouse, name) == []
-    for table in ("ops.run_ledger", "ops.quarantine"):
-        assert _query(clone, warehouse, f"select count(*) from {table} where pipeline = ?", (name,)) == [(0,)]
-    for bucket in (store.raw_bucket, store.archive_bucket):
-        assert store.list_keys(bucket, f"{name}/") == []
-    archived = store.list_keys(store.archive_bucket, f"removed/{name}/")
-    assert any(key.endswith("run_ledger.csv") for key in archived), archived
-    assert any(f"/{store.archive_bucket}/{name}/" in key for key in archived), archived
-    assert _embedded_dag_rows(clone, name) == 0
 
 
 @pytest.mark.timeout(3600)
 @pytest.mark.parametrize("template", ["files", "http-json"])
 def test_round_trip_on_duckdb(clone, template, record_property):
     timings: dict[str, float] = {}
-    round_trip(clone, template, "duckdb", timings)
+    round_trip(clone, [template], "duckdb", timings)
     record_property("timings", timings)
     print(f"timings {template} duckdb: {timings}")
 
@@ -178,8 +208,8 @@ def test_round_trip_on_postgres(clone, postgres_server, record_property):
     clone.env = {**env, **postgres_server.env(), "WAREHOUSE": "postgres", "WAREHOUSE_DB": ROUND_TRIP_DB}
     timings: dict[str, float] = {}
     try:
-        round_trip(clone, "http-json", "postgres", timings)
+        round_trip(clone, list(MODELS), "postgres", timings)
     finally:
         clone.env = env
     record_property("timings", timings)
-    print(f"timings http-json postgres: {timings}")
+    print(f"timings files and http-json side by side on postgres: {timings}")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from de_sandbox.dbt.project import DbtProjectError, dbt_project_name, manifest_path
+from de_sandbox.dbt.project import DbtProjectError, _source_fingerprint, dbt_project_name, manifest_path
 from de_sandbox.settings import get_settings
 
 
@@ -72,3 +74,16 @@ def test_node_relations_name_each_warehouse_node_as_dbt_built_it(tmp_path):
         ("source.p.raw.events",),
     )
     assert relations["source.p.raw.events"].identifier == "events_2026"
+
+
+def test_deleting_a_model_file_makes_the_manifest_stale(tmp_path):
+    """A removed model must trigger a fresh parse, though no remaining file is newer than the manifest."""
+    folder = tmp_path / "models" / "marts"
+    folder.mkdir(parents=True)
+    (folder / "a.sql").write_text("select 1\n")
+    (folder / "b.sql").write_text("select 2\n")
+    for path in (folder / "a.sql", folder / "b.sql", folder, folder.parent, tmp_path):
+        os.utime(path, (1_000_000, 1_000_000))
+    manifest_time = _source_fingerprint(tmp_path) + 1
+    (folder / "b.sql").unlink()
+    assert _source_fingerprint(tmp_path) > manifest_time

@@ -11,7 +11,7 @@ import pytest
 
 from de_sandbox.ingestion import pageviews
 from de_sandbox.ingestion.records import MalformedSourceError
-from de_sandbox.settings import DEFAULT_PAGEVIEWS_SOURCE, REPO_ROOT
+from de_sandbox.ingestion.sources import configured_location
 
 HOUR = datetime(2026, 1, 1, 5)
 LINE = re.compile(r"^\S+ \S+ \d+ \d+$")
@@ -30,7 +30,7 @@ def test_names_follow_the_public_dumps():
 
 
 def test_bundled_samples_cover_new_years_day_in_the_public_format():
-    bundled = REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE
+    bundled = Path(configured_location("wikipedia_pageviews"))
     for offset in range(24):
         hour = datetime(2026, 1, 1) + timedelta(hours=offset)
         data = (bundled / pageviews.relative_path(hour)).read_bytes()
@@ -129,7 +129,7 @@ def dumps_site():
         def log_message(self, *args):
             return None
 
-    handler = functools.partial(QuietHandler, directory=str(REPO_ROOT / DEFAULT_PAGEVIEWS_SOURCE))
+    handler = functools.partial(QuietHandler, directory=str(Path(configured_location("wikipedia_pageviews"))))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -11,7 +11,7 @@ import pytest
 
 from de_sandbox.ingestion import parking
 from de_sandbox.ingestion.records import MalformedSourceError
-from de_sandbox.settings import DEFAULT_PARKING_SOURCE, REPO_ROOT
+from de_sandbox.ingestion.sources import configured_location
 
 WINDOW = datetime(2026, 1, 1, 5)
 RECORD = {
@@ -29,7 +29,7 @@ def parse(records):
 
 
 def test_bundled_responses_for_a_window_are_the_four_quarter_hours():
-    found = parking.fetch(str(REPO_ROOT / DEFAULT_PARKING_SOURCE), WINDOW, datetime(2026, 1, 1, 6))
+    found = parking.fetch(configured_location("stavanger_parking"), WINDOW, datetime(2026, 1, 1, 6))
     assert [name for name, _ in found] == [f"parking-20260101T05{m}Z.json" for m in ("00", "15", "30", "45")]
     assert found[0][1] == parking.generate_response(WINDOW)
 
