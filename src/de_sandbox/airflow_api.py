@@ -15,7 +15,8 @@ FINISHED_STATES = ("success", "failed")
 class AirflowApi:
     base_url: str
     username: str
-    password: str
+    # Out of repr: a failing test's traceback prints the client (seen in `make test-backfill` output).
+    password: str = field(repr=False)
     timeout: float = 60
     session: requests.Session = field(default_factory=requests.Session)
 

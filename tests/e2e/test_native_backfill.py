@@ -86,7 +86,7 @@ def backfill_loads_every_window_once(platform, api, source: Path, first: datetim
 
 
 def check_windows(platform, api, source: Path, windows: list[datetime]) -> None:
-    """One successful backfill run per window, never more than 4 at once; each window's counts = its sample's."""
+    """One successful backfill run per window, 4 at once and never more; each window's counts = its sample's."""
     runs = [
         run
         for run in api.get_json(f"dags/{DAG_ID}/dagRuns", run_type="backfill", limit=1000)["dag_runs"]
@@ -95,7 +95,8 @@ def check_windows(platform, api, source: Path, windows: list[datetime]) -> None:
     starts = sorted(datetime.fromisoformat(run["data_interval_start"]) for run in runs)
     assert starts == windows, f"one backfill run per window: {starts}"
     assert {run["state"] for run in runs} == {"success"}, [(r["dag_run_id"], r["state"]) for r in runs]
-    assert _most_runs_at_once(runs) <= RUNS_AT_A_TIME
+    # More windows than slots: 4 runs side by side, the rest queued behind them, never a 5th at once.
+    assert _most_runs_at_once(runs) == RUNS_AT_A_TIME
     counts = _per_window(platform, windows[0], windows[-1])
     assert sorted(counts) == windows
     for window, entry in counts.items():
@@ -108,11 +109,12 @@ def check_windows(platform, api, source: Path, windows: list[datetime]) -> None:
         assert all(status != "running" for _, status in entry["phases"]), (window, entry)
 
 
-def test_an_8_hour_backfill_4_at_a_time_loads_every_window_once(native_platform, airflow_api, record_timing):
-    """Eight bundled sample hours no other test loads (14:00-21:00 on 2026-01-01)."""
+def test_a_6_hour_backfill_4_at_a_time_loads_every_window_once(native_platform, airflow_api, record_timing):
+    """Six bundled sample hours no other test loads (14:00-19:00 on 2026-01-01): more windows than the 4 slots,
+    so two runs queue; eight cost a third more and prove nothing more (README "Reliability")."""
     source = Path(source_location(load_config("wikipedia_pageviews")))
     first = datetime(2026, 1, 1, 14, tzinfo=UTC)
-    backfill_loads_every_window_once(native_platform, airflow_api, source, first, 8, record_timing)
+    backfill_loads_every_window_once(native_platform, airflow_api, source, first, 6, record_timing)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,9 @@
 On Linux each Airflow task is forked, not started afresh: LocalExecutor workers are forked from the scheduler
 and every task from a worker (Celery's prefork pool does the same from `celery worker`). What the parent has
 imported, each task gets for free. Importing dbt and its adapters costs every Cosmos task ~5 s otherwise
-(measured on the native platform: 10.6 s for a one-view task, 4.8 s of it in `import dbt.cli.main`).
+(measured on the native platform: 10.6 s for a one-view task, 4.8 s of it in `import dbt.cli.main`), and importing
+Great Expectations costs every `validate` task 8.7 s of CPU (most of the task; ~2 min of its wall time with four
+backfill runs side by side at load 15).
 
     python -m de_sandbox.native.preload scheduler --skip-serve-logs
 """
@@ -16,8 +18,14 @@ import time
 
 import airflow  # noqa: F401  (Airflow before Cosmos internals)
 
-# What a Cosmos task imports on its first dbt invocation; missing optional adapters are skipped.
-PRELOAD_MODULES = ("cosmos", "dbt.cli.main", "dbt.adapters.duckdb", "dbt.adapters.postgres")
+# What a Cosmos task imports on its first dbt invocation and a validate task for GX; missing modules are skipped.
+PRELOAD_MODULES = (
+    "cosmos",
+    "dbt.cli.main",
+    "dbt.adapters.duckdb",
+    "dbt.adapters.postgres",
+    "great_expectations",
+)
 
 
 def preload(modules: tuple[str, ...] = PRELOAD_MODULES) -> list[str]:

@@ -61,9 +61,21 @@ def validate_window(
             result = _sql_result(settings, table_suite, suite.expectations, start, run_id)
             _store(context, table_suite, result, run_id, start)
     finally:
-        context.build_data_docs(site_names=[DATA_DOCS_SITE])
+        context.build_data_docs(
+            site_names=[DATA_DOCS_SITE], resource_identifiers=_pages(context, table_suite, run_id)
+        )
         quiet_gx_logging()
     return result
+
+
+def _pages(context: FileDataContext, table_suite: TableSuite, run_id: Any) -> list[Any]:
+    """The Data Docs pages this validation changes: its suite's and its own results'. Without them GX renders a
+    page for every stored result on each build, so a backfill's n-th window rendered n pages."""
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+    ours = run_id.to_tuple()
+    results = [key for key in context.validation_results_store.list_keys() if key.run_id.to_tuple() == ours]
+    return [ExpectationSuiteIdentifier(name=table_suite.name), *results]
 
 
 def _literal(value: Any) -> str:
