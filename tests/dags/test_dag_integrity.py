@@ -80,3 +80,13 @@ def test_dag_files_parse_without_task_time_libraries(embedded_airflow):
     lines = [line.split() for line in result.stdout.splitlines() if line.startswith(str(DAGS_DIR))]
     assert len(lines) == len(DAG_FILES), result.stdout
     assert {Path(line[0]).name: line[1:] for line in lines} == {p.name: [] for p in DAG_FILES}
+
+
+@pytest.mark.parametrize("dag_id", ["wikipedia_pageviews", "stavanger_parking"])
+def test_concurrent_runs_of_a_pipeline_never_run_one_dbt_task_twice_at_once(dag_bags, dag_id):
+    """A backfill runs 4 windows side by side; two first builds of one incremental model race creating it."""
+    dag = dag_bags[dag_id].dags[dag_id]
+    dbt_tasks = [t for t in dag.tasks if t.task_type.startswith("Dbt")]
+    assert dbt_tasks and all(t.max_active_tis_per_dag == 1 for t in dbt_tasks), [
+        (t.task_id, t.max_active_tis_per_dag) for t in dbt_tasks
+    ]

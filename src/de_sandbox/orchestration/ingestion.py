@@ -103,10 +103,13 @@ def ingestion_tasks(config: PipelineConfig, settings: Settings) -> None:
         ),
         "dbt": lambda: dbt_cosmos.dbt_task_group(
             # The models' incremental batch is the run's window: data_interval_start/end rendered per run.
+            # One try of each dbt task at a time across runs (a backfill runs 4): two first builds of an
+            # incremental model race creating it ("relation ... already exists", seen on PostgreSQL), and two
+            # delete+inserts of one shared table (dim_wikipedia_pages) must not interleave.
             "dbt",
             [f"tag:{config.dbt_tag}"],
             settings,
-            {"vars": DBT_WINDOW_VARS},
+            {"vars": DBT_WINDOW_VARS, "max_active_tis_per_dag": 1},
         ),
         "audit": lambda: PythonOperator(
             task_id="audit", python_callable=audit, op_kwargs={"pipeline_name": name}
