@@ -42,17 +42,6 @@ def asset(dataset: Dataset) -> Asset:
     return Asset(dataset.uri)
 
 
-def operator_lineage(reads: Sequence[Dataset], writes: Sequence[Dataset]):
-    """The OpenLineage inputs and outputs of a task that reads `reads` and writes `writes`."""
-    from airflow.providers.openlineage.extractors import OperatorLineage
-    from openlineage.client.event_v2 import InputDataset, OutputDataset
-
-    return OperatorLineage(
-        inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in reads],
-        outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in writes],
-    )
-
-
 class DeclaredLineage:
     """What a task reads and writes, answered to OpenLineage on start, completion and failure alike."""
 
@@ -61,7 +50,13 @@ class DeclaredLineage:
         self.writes = tuple(writes)
 
     def __call__(self, task_instance: Any = None):
-        return operator_lineage(self.reads, self.writes)
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.event_v2 import InputDataset, OutputDataset
+
+        return OperatorLineage(
+            inputs=[InputDataset(namespace=d.namespace, name=d.name) for d in self.reads],
+            outputs=[OutputDataset(namespace=d.namespace, name=d.name) for d in self.writes],
+        )
 
 
 def declare_lineage(task: BaseOperator, reads: Sequence[Dataset], writes: Sequence[Dataset]) -> None:
@@ -80,15 +75,5 @@ class LineagePythonOperator(PythonOperator):
     def __init__(
         self, *, reads: Sequence[Dataset] = (), writes: Sequence[Dataset] = (), **kwargs: Any
     ) -> None:
-        super().__init__(inlets=[asset(d) for d in reads], outlets=[asset(d) for d in writes], **kwargs)
-        self.reads = tuple(reads)
-        self.writes = tuple(writes)
-
-    def get_openlineage_facets_on_start(self):
-        return operator_lineage(self.reads, self.writes)
-
-    def get_openlineage_facets_on_complete(self, task_instance):
-        return operator_lineage(self.reads, self.writes)
-
-    def get_openlineage_facets_on_failure(self, task_instance):
-        return operator_lineage(self.reads, self.writes)
+        super().__init__(inlets=[asset(d) for d in reads], **kwargs)
+        declare_lineage(self, reads, writes)
