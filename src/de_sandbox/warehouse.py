@@ -6,12 +6,16 @@ opens a connection, does its work in one transaction and closes it again.
 
 from __future__ import annotations
 
+import fcntl
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from de_sandbox.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 # The PostgreSQL advisory lock that serialises creating the package's own schemas and tables.
 CREATE_LOCK_KEY = 7_146_000_001
@@ -31,6 +35,34 @@ def release_dbt_duckdb(*_: Any, **__: Any) -> None:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
             DuckDBConnectionManager._ENV = None
+
+
+def duckdb_writer_lock_path(settings: Settings) -> Path:
+    """The file whose lock a DuckDB writer outside the `duckdb` pool holds while it writes."""
+    return settings.duckdb_path.with_name(settings.duckdb_path.name + ".writer.lock")
+
+
+@contextmanager
+def duckdb_writer_lock(settings: Settings) -> Iterator[None]:
+    """Hold the DuckDB file's writer lock (an OS file lock, across processes and Celery workers on this host);
+    waits, saying so once, while another writer holds it. For writers the one-slot pool cannot queue: WATCHER
+    consumers that fall back to their own dbt run when the producer died."""
+    path = duckdb_writer_lock_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info(
+                "waiting for the DuckDB writer lock %s (another dbt run writes %s)",
+                path,
+                settings.duckdb_path,
+            )
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @contextmanager

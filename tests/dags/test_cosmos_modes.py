@@ -4,6 +4,8 @@ dag.test(), which has no triggerer for WATCHER's deferring consumers."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,34 @@ def test_watcher_model_tasks_emit_their_tables_asset_and_lineage_as_local_tasks_
     }
     tests = [t for t in dag.tasks if isinstance(t, BaseConsumerSensor) and t.is_test_sensor]
     assert tests and not any(t.outlets for t in tests)
+
+
+def test_watcher_consumers_that_fall_back_on_duckdb_write_one_at_a_time(embedded_airflow, monkeypatch):
+    """A consumer whose producer died runs its node with its own dbt, outside the pool: on DuckDB it does so only
+    while it holds the file's writer lock, which another process then cannot take. Cosmos's fallback itself (a
+    dbt run of the node) is replaced by a probe of the lock: what is under test is who holds it during the run."""
+    from cosmos.operators._watcher.base import BaseConsumerSensor
+
+    from de_sandbox.warehouse import duckdb_writer_lock_path
+
+    lock = duckdb_writer_lock_path(embedded_airflow)
+    probe = "import fcntl, sys; fcntl.flock(open(sys.argv[1], 'a'), fcntl.LOCK_EX | fcntl.LOCK_NB)"
+    during: list[tuple[str, int, bool]] = []
+
+    def fallback(self, try_number, context):
+        taken = subprocess.run([sys.executable, "-c", probe, str(lock)], capture_output=True).returncode == 0
+        during.append((self.task_id, try_number, taken))
+        return True
+
+    dag = _example_dag(monkeypatch, "native", "watcher")
+    consumers = [t for t in dag.tasks if isinstance(t, BaseConsumerSensor)]
+    for kind in {type(t) for t in consumers}:
+        monkeypatch.setattr(kind, "_fallback_to_non_watcher_run", fallback)
+    model, test = dag.task_dict["dbt.stg_shop__customers.run"], dag.task_dict["dbt.stg_shop__customers.test"]
+    assert model._fallback_to_non_watcher_run(2, {}) and test._fallback_to_non_watcher_run(1, {})
+    assert during == [(model.task_id, 2, False), (test.task_id, 1, False)], "another process wrote meanwhile"
+    # Afterwards the lock is free again.
+    assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 0
 
 
 @pytest.mark.parametrize("requested", ["watcher", "local"])

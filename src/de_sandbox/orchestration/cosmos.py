@@ -6,6 +6,8 @@ platforms run one `dbt build` watched by per-node tasks (WATCHER), dag.test() ru
 
 from __future__ import annotations
 
+from typing import Any
+
 import airflow  # noqa: F401  (Cosmos internals expect Airflow to be imported first)
 from airflow.sdk import TaskGroup
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -33,6 +35,7 @@ from de_sandbox.dbt.project import (
 from de_sandbox.lineage.datasets import Dataset, warehouse_relation
 from de_sandbox.orchestration.lineage import declare_lineage
 from de_sandbox.settings import Settings, get_cosmos_settings, get_settings
+from de_sandbox.warehouse import duckdb_writer_lock, release_dbt_duckdb
 
 # The profile every project runs with: our profiles.yml, passed to dbt with --profile, so a bring-your-own
 # project keeps its own `profile:` line untouched.
@@ -176,7 +179,24 @@ def fit_watcher_tasks(group: TaskGroup, settings: Settings | None = None) -> Tas
             if isinstance(task, BaseConsumerSensor):
                 task.poke_interval = WATCHER_POKE_SECONDS
                 _declare_node_lineage(task, settings)
+                if settings.warehouse == "duckdb":
+                    _fallback_one_writer_at_a_time(task, settings)
     return group
+
+
+def _fallback_one_writer_at_a_time(consumer: BaseConsumerSensor, settings: Settings) -> None:
+    """A consumer whose producer died runs its own node with dbt (Cosmos's fallback), outside the DuckDB pool: with
+    several such consumers at once, each dbt would fail to open the file ('Could not set lock'). On DuckDB they
+    take the file's writer lock in turn and free the file afterwards."""
+
+    def one_at_a_time(try_number: int, context: Any) -> Any:
+        with duckdb_writer_lock(settings):
+            try:
+                return type(consumer)._fallback_to_non_watcher_run(consumer, try_number, context)
+            finally:
+                release_dbt_duckdb()
+
+    consumer._fallback_to_non_watcher_run = one_at_a_time
 
 
 def _declare_node_lineage(consumer: BaseConsumerSensor, settings: Settings) -> None:
