@@ -10,7 +10,8 @@ from contextlib import closing
 import duckdb
 import pytest
 
-from de_sandbox.embedded.bench import BenchProject, bench_platform
+from de_sandbox.embedded.bench import BenchProject, bench_platform, run_timeline
+from de_sandbox.embedded.timeline import format_timeline, summary
 from de_sandbox.native.postgres import reachable_tmp_dir
 from de_sandbox.settings import SCALE_BENCH_PROJECT_DIR, BenchSettings, get_settings, overridden_env
 
@@ -44,6 +45,15 @@ def test_the_scale_dag_builds_green_on_the_native_platform(scale_platform, recor
     tasks = api.task_states(project.dag_id, run_id)
     assert state == "success", {t: s for t, s in tasks.items() if s != "success"}
     assert tasks and all(s == "success" for s in tasks.values())
+    # What `make bench` prints after a native run: every task's split, dbt's SQL from the producer's run_results.
+    timeline = run_timeline(platform, api, project.dag_id, run_id)
+    print(format_timeline(timeline))
+    assert {t.task_id for t in timeline} == set(tasks)
+    producer = next(t for t in timeline if t.task_id.endswith("dbt_producer_watcher"))
+    assert producer.dbt_s is not None and 0 < producer.dbt_s <= producer.running_s, producer
+    totals = summary(timeline)
+    assert 0 < totals["dbt_s"] < totals["running_s"], totals
+    assert totals["first_start_to_last_end_s"] <= time.monotonic() - started, totals
     with closing(duckdb.connect(str(platform.settings.duckdb_path), read_only=True)) as conn:
         assert conn.execute("select count(*) from marts.fct_order_lines").fetchone()[0] == ROWS
         assert conn.execute("select count(*) from marts.agg_customer_rfm").fetchone()[0] > 0
