@@ -12,6 +12,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_OUTPUT = REPO_ROOT / "test-output"
 
+pytest_plugins = ["helpers.sigterm_teardown"]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # Before any test module imports Airflow: it reads its configuration once, at import.
