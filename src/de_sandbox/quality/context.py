@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from de_sandbox.quality.suites import TableSuite, suites_for_project, window_suites_for_project
 from de_sandbox.settings import Settings
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 DATASOURCES = {"duckdb": "warehouse_duckdb", "postgres": "warehouse_postgres"}
 BATCH_DEFINITION = "whole_table"
-# A window suite's batch: the rows whose window column equals the batch parameter, selected in the warehouse.
-WINDOW_BATCH_DEFINITION = "window"
 # GX substitutes it at run time from runtime_environment: no credential lands in great_expectations.yml.
 POSTGRES_URL_VARIABLE = "postgres_warehouse_url"
 RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
@@ -73,26 +71,12 @@ def batch_definition(context: FileDataContext, table_suite: TableSuite, warehous
             asset = datasource.add_table_asset(
                 asset_name, table_name=table_suite.table, schema_name=table_suite.schema
             )
-    if table_suite.window_column:
-        return _window_batch_definition(asset, table_suite.window_column)
     try:
         return asset.get_batch_definition(BATCH_DEFINITION)
     except KeyError:
         if warehouse == "duckdb":
             return asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
         return asset.add_batch_definition_whole_table(BATCH_DEFINITION)
-
-
-def _window_batch_definition(asset: Any, column: str) -> BatchDefinition:
-    from great_expectations.core.partitioners import PartitionerColumnValue
-
-    try:
-        return asset.get_batch_definition(WINDOW_BATCH_DEFINITION)
-    except KeyError:
-        # GX validates only date partitioners by reading a row; an equality on the window column needs no row.
-        return asset.add_batch_definition(
-            WINDOW_BATCH_DEFINITION, PartitionerColumnValue(column_name=column), validate_partitioner=False
-        )
 
 
 def _identity(expectation: Expectation) -> str:
@@ -144,13 +128,10 @@ def checkpoint(context: FileDataContext, table_suite: TableSuite, warehouse: str
 def build_checkpoints(context: FileDataContext, project: str, warehouse: str) -> list[Checkpoint]:
     """Write (idempotently) the suites, validation definitions and checkpoints of every table of a project.
 
-    Window suites get a checkpoint on Postgres only: on DuckDB GX cannot select a window in the warehouse, so
-    quality.window computes those expectations in SQL and stores their results under the same suite.
+    Window suites get no checkpoint: quality.window computes their expectations in SQL on either warehouse and
+    stores the results under the same suite.
     """
     checkpoints = [checkpoint(context, table_suite, warehouse) for table_suite in suites_for_project(project)]
     for table_suite in window_suites_for_project(project):
-        if warehouse == "postgres":
-            checkpoints.append(checkpoint(context, table_suite, warehouse))
-        else:
-            saved_suite(context, table_suite.suite())
+        saved_suite(context, table_suite.suite())
     return checkpoints

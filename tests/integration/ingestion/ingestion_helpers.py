@@ -49,7 +49,7 @@ PAGEVIEWS_RELATIONS = (
     ("view", "marts.fct_wikipedia_pageviews_enriched"),
     ("table", "marts.fct_wikipedia_pageviews"),
     ("table", "marts.dim_wikipedia_pages"),
-    ("table", "staging.stg_wikipedia__pageviews"),
+    ("view", "staging.stg_wikipedia__pageviews"),
     ("table", "raw.wikipedia_pageviews"),
     ("table", "ops.run_ledger"),
     ("table", "ops.quarantine"),

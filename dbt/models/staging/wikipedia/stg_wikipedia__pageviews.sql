@@ -1,16 +1,15 @@
 {{
     config(
-        materialized='incremental',
+        materialized='view' if target.type == 'postgres' else 'incremental',
         incremental_strategy='delete+insert',
         unique_key='pageview_hour',
         on_schema_change='append_new_columns',
-        unlogged=true,
     )
 }}
-{#- delete+insert on the hour replaces a whole window, so re-running an hour never duplicates rows.
-    page_key is hashed once here for the dimension and the fact (millions of md5 calls per hour).
-    unlogged (PostgreSQL only): staging is rebuilt from raw hour by hour, so it skips the write-ahead log
-    (a crash empties it; the marts keep their rows). -#}
+{#- PostgreSQL: a view. Writing the hour's millions of rows into staging, then reading them back for the
+    dimension and the fact, cost more than hashing page_key twice (6M-line hour: dbt 80 s vs 115 s).
+    DuckDB: incremental, page_key hashed once here for the dimension and the fact; delete+insert on the hour
+    replaces a whole window, so re-running an hour never duplicates rows. -#}
 
 with
 
