@@ -58,6 +58,7 @@ def task_timings(task_instances: list[dict], dbt: dict[str, tuple[float, float]]
         if start is None or end is None:
             continue
         queued = _when(ti.get("queued_when"))
+        dbt_s, sql_s = dbt.get(ti["task_id"], (None, None))
         timings.append(
             TaskTiming(
                 task_id=ti["task_id"],
@@ -65,8 +66,8 @@ def task_timings(task_instances: list[dict], dbt: dict[str, tuple[float, float]]
                 tries=ti.get("try_number") or 1,
                 queued_s=max((start - queued).total_seconds(), 0.0) if queued else 0.0,
                 running_s=(end - start).total_seconds(),
-                dbt_s=dbt[ti["task_id"]][0] if ti["task_id"] in dbt else None,
-                sql_s=dbt[ti["task_id"]][1] if ti["task_id"] in dbt else None,
+                dbt_s=dbt_s,
+                sql_s=sql_s,
                 start=start,
                 end=end,
             )
@@ -112,11 +113,7 @@ def format_timeline(timings: list[TaskTiming], slowest: int = 10) -> str:
         "    slowest tasks: queued / running / dbt / SQL seconds",
     ]
     for t in sorted(timings, key=lambda t: t.running_s, reverse=True)[:slowest]:
-        dbt = (
-            f"{t.dbt_s:6.1f} {t.sql_s:6.1f}"
-            if t.dbt_s is not None and t.sql_s is not None
-            else "     -      -"
-        )
+        dbt = f"{t.dbt_s:6.1f} {t.sql_s:6.1f}" if t.dbt_s is not None else "     -      -"
         name = t.task_id if len(t.task_id) <= 60 else t.task_id[:57] + "..."
         lines.append(
             f"      {name:<60} {t.queued_s:6.1f} {t.running_s:7.1f} {dbt}  ({t.state}, try {t.tries})"
