@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLE_DAG = Path(__file__).resolve().parents[2] / "dags" / "example_pipeline.py"
+FLOCK_HOLDER = Path(__file__).resolve().parents[1] / "helpers" / "flock_holder.py"
 
 
 def _example_dag(monkeypatch, runtime: str, mode: str | None = None, dag_id: str = "example_pipeline"):
@@ -91,11 +92,10 @@ def test_watcher_consumers_that_fall_back_on_duckdb_write_one_at_a_time(embedded
     from de_sandbox.warehouse import duckdb_writer_lock_path
 
     lock = duckdb_writer_lock_path(embedded_airflow)
-    probe = "import fcntl, sys; fcntl.flock(open(sys.argv[1], 'a'), fcntl.LOCK_EX | fcntl.LOCK_NB)"
     during: list[tuple[str, int, bool]] = []
 
     def fallback(self, try_number, context):
-        taken = subprocess.run([sys.executable, "-c", probe, str(lock)], capture_output=True).returncode == 0
+        taken = subprocess.run([sys.executable, str(FLOCK_HOLDER), "--try", str(lock)]).returncode == 0
         during.append((self.task_id, try_number, taken))
         return True
 
@@ -107,7 +107,7 @@ def test_watcher_consumers_that_fall_back_on_duckdb_write_one_at_a_time(embedded
     assert model._fallback_to_non_watcher_run(2, {}) and test._fallback_to_non_watcher_run(1, {})
     assert during == [(model.task_id, 2, False), (test.task_id, 1, False)], "another process wrote meanwhile"
     # Afterwards the lock is free again.
-    assert subprocess.run([sys.executable, "-c", probe, str(lock)]).returncode == 0
+    assert subprocess.run([sys.executable, str(FLOCK_HOLDER), "--try", str(lock)]).returncode == 0
 
 
 @pytest.mark.parametrize("requested", ["watcher", "local"])
