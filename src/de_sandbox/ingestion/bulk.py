@@ -14,6 +14,7 @@ import queue
 import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,18 +41,63 @@ class Staged:
 
 @dataclass
 class RawTarget:
-    """The raw table staged rows go to, in the load's warehouse transaction."""
+    """The raw table staged rows go to, in the load's warehouse transaction.
+
+    On PostgreSQL a block's rows leave DuckDB as a CSV file and a writer thread copies them in while the next
+    block is classified (the server's COPY and DuckDB's SQL overlap on two cores). One copy runs at a time, so
+    at most two block files are on disk. `flush` waits for it and raises what it raised; `close` must follow,
+    before the transaction ends."""
 
     connection: WarehouseConnection
     table: str
     loaded_at: datetime
     scratch: Path
+    _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _pending: Future | None = field(default=None, init=False, repr=False)
+    _exported: int = field(default=0, init=False, repr=False)
 
     def insert(self, stage_db: Any, relation: str, columns: Sequence[str], constants: dict[str, Any]) -> int:
-        """Insert a relation of the staging connection, plus constant columns and `loaded_at`."""
-        return self.connection.insert_from_duckdb(
-            self.table, columns, stage_db, relation, {**constants, "loaded_at": self.loaded_at}, self.scratch
-        )
+        """Insert a relation of the staging connection, plus constant columns and `loaded_at`; returns its rows
+        (on PostgreSQL, the rows handed to the writer: `flush` checks that all of them arrived)."""
+        extra = {**constants, "loaded_at": self.loaded_at}
+        if self.connection.kind == "duckdb":
+            return self.connection.insert_relation(self.table, columns, relation, extra)
+        self._exported += 1
+        export = self.scratch / f"{relation}-{self._exported}.csv"
+        (rows,) = stage_db.execute(
+            f"copy (select {', '.join(columns)} from {relation}) to '{export}' (format csv, header false)"
+        ).fetchone()
+        try:
+            self.flush()
+        except BaseException:
+            export.unlink(missing_ok=True)
+            raise
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raw-copy")
+        self._pending = self._writer.submit(self._copy, export, columns, extra, int(rows))
+        return int(rows)
+
+    def _copy(self, export: Path, columns: Sequence[str], extra: dict[str, Any], rows: int) -> None:
+        try:
+            copied = self.connection.copy_csv(self.table, columns, export, extra)
+        finally:
+            export.unlink(missing_ok=True)
+        if copied != rows:
+            raise RuntimeError(f"{self.table}: {copied:,} rows arrived of {rows:,} sent")
+
+    def flush(self) -> None:
+        """Wait until every row handed over is in the table; raise the writer's error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Stop the writer after its copy in flight (its error, if any, is left to `flush`)."""
+        if self._pending is not None:
+            wait([self._pending])
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
 
 
 def gzip_line_blocks(path: Path, source_file: str) -> Iterator[bytes]:

@@ -185,6 +185,7 @@ def _resolve_held(
     """Judge the held rows on their key itself: the first row of each key is loaded (it usually is already),
     every later one is quarantined (raw text rebuilt from the typed row when the line was plain). Returns
     (rows loaded here, duplicates)."""
+    target.flush()
     held = connection.execute(_HELD_SQL).fetchall()
     if not held:
         return 0, []

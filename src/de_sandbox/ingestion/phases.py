@@ -151,7 +151,11 @@ def _load_staged(
         try:
             loaded_at = ledger.utcnow()
             target = bulk.RawTarget(connection, spec.raw_table, loaded_at, scratch)
-            staged = spec.stage(stage_db, files, window_start, target)
+            try:
+                staged = spec.stage(stage_db, files, window_start, target)
+                target.flush()
+            finally:
+                target.close()
             _insert_quarantined(connection, spec, window_start, staged.quarantined, loaded_at)
         finally:
             if stage_db is not connection.raw:

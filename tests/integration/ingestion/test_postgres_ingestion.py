@@ -46,3 +46,61 @@ def test_window_twice_on_postgres_gives_identical_counts(postgres_warehouse, tmp
         for attempt in (1, 2)
         for phase in ("extract", "load", "audit", "validate")
     ]
+
+
+def _two_block_stage():
+    import duckdb
+
+    stage = duckdb.connect()
+    stage.execute(
+        "create table good as select range as record_no, 'page_' || range as title from range(50000)"
+    )
+    stage.execute("create table bad as select range as record_no, null as title from range(3)")
+    return stage
+
+
+def test_raw_blocks_are_copied_in_behind_the_staging_and_all_arrive(postgres_warehouse, tmp_path):
+    from de_sandbox.ingestion.bulk import RawTarget
+    from de_sandbox.warehouse import connect
+
+    stage, loaded_at = _two_block_stage(), datetime(2026, 1, 1, 10)
+    with connect() as connection:
+        connection.execute(
+            "create temporary table raw_blocks (record_no bigint, title text not null, hour text, loaded_at timestamp)"
+        )
+        target = RawTarget(connection, "raw_blocks", loaded_at, tmp_path)
+        try:
+            handed = [target.insert(stage, "good", ["record_no", "title"], {"hour": f"h{n}"}) for n in (1, 2)]
+            target.flush()
+        finally:
+            target.close()
+        rows = connection.execute(
+            "select hour, count(*), min(loaded_at) from raw_blocks group by hour order by hour"
+        )
+    assert handed == [50000, 50000]
+    assert rows == [("h1", 50000, loaded_at), ("h2", 50000, loaded_at)]
+    assert list(tmp_path.glob("*.csv")) == []
+
+
+def test_a_raw_block_the_server_refuses_fails_the_load_and_leaves_no_block_file(postgres_warehouse, tmp_path):
+    import psycopg2
+
+    from de_sandbox.ingestion.bulk import RawTarget
+    from de_sandbox.warehouse import connect
+
+    stage = _two_block_stage()
+    with pytest.raises(psycopg2.errors.NotNullViolation), connect() as connection:
+        connection.execute(
+            "create table public.raw_refused (record_no bigint, title text not null, loaded_at timestamp)"
+        )
+        target = RawTarget(connection, "public.raw_refused", datetime(2026, 1, 1, 10), tmp_path)
+        try:
+            target.insert(stage, "bad", ["record_no", "title"], {})
+            # The refusal surfaces at the next hand-over at the latest, never later than flush.
+            target.insert(stage, "good", ["record_no", "title"], {})
+            target.flush()
+        finally:
+            target.close()
+    with connect() as connection:
+        assert not connection.table_exists("public", "raw_refused")
+    assert list(tmp_path.glob("*.csv")) == []
