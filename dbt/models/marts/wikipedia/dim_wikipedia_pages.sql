@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='append',
+        pre_hook="{{ parallel_scan() }}",
     )
 }}
 {#- A page's attributes follow from its key (md5 of domain_code and page_title), so a run appends only the

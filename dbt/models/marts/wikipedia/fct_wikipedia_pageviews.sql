@@ -2,6 +2,7 @@
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
+        pre_hook="{{ parallel_scan() }}",
         unique_key='pageview_hour',
     )
 }}
