@@ -1,6 +1,7 @@
 """Which Cosmos mode each runtime renders: WATCHER on the platforms by default (only its producer in the DuckDB
 pool), LOCAL with a task per model and per model's tests when chosen, LOCAL with a build per model under
-dag.test(), which has no triggerer for WATCHER's deferring consumers."""
+dag.test(), which has no triggerer for WATCHER's deferring consumers, or WATCHER there on request with its node
+tasks behind the producer."""
 
 from __future__ import annotations
 
@@ -115,6 +116,7 @@ def test_dag_test_runs_local_with_one_build_per_model_whatever_the_platform_mode
     embedded_airflow, monkeypatch, requested
 ):
     monkeypatch.setenv("COSMOS_EXECUTION_MODE", requested)
+    monkeypatch.delenv("COSMOS_EMBEDDED_EXECUTION_MODE", raising=False)
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("DE_SANDBOX_RUNTIME", "embedded")
@@ -123,3 +125,20 @@ def test_dag_test_runs_local_with_one_build_per_model_whatever_the_platform_mode
     builds = {t.task_id for t in dag.tasks if type(t).__name__ == "DbtBuildLocalOperator"}
     assert "dbt.stg_shop__customers_model_build" in builds and "dbt.raw_customers_seed_build" in builds
     assert all(dag.task_dict[t].pool == "duckdb" for t in builds)
+
+
+def test_watcher_under_dag_test_puts_the_first_node_tasks_behind_the_producers_gate(
+    embedded_airflow, monkeypatch
+):
+    from cosmos.operators._watcher.base import BaseConsumerSensor
+
+    monkeypatch.setenv("COSMOS_EMBEDDED_EXECUTION_MODE", "watcher")
+    dag = _example_dag(monkeypatch, "embedded", "local")  # the platform's mode does not matter here
+    gate = dag.task_dict["dbt.dbt_producer_watcher_done"]
+    assert gate.upstream_task_ids == {"dbt.dbt_producer_watcher"} and gate.trigger_rule == "all_done"
+    consumers = {t.task_id: t for t in dag.tasks if isinstance(t, BaseConsumerSensor)}
+    first = {t for t, task in consumers.items() if not task.upstream_task_ids & set(consumers)}
+    assert "dbt.raw_customers_seed" in first and "dbt.stg_shop__customers.run" not in first
+    assert first == {t for t in consumers if gate.task_id in consumers[t].upstream_task_ids}
+    # Model tasks keep their own tests as separate tasks (a watcher has no `build` per model).
+    assert {"dbt.stg_shop__customers.run", "dbt.stg_shop__customers.test"} <= set(consumers)

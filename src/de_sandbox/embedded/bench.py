@@ -40,9 +40,10 @@ if TYPE_CHECKING:
 
 DAG_IDS = {"example": "example_pipeline", "scale": "scale_bench"}
 DEFAULT_MODES = "local:dbt_runner"
-# dag.test() modes run the DAG in one process. WATCHER is not one of them: its consumers defer waiting for the
-# producer, and dag.test() runs one task at a time, so the first consumer waits forever (seen here).
-EMBEDDED_MODES = ("local:dbt_runner", "local:subprocess")
+# dag.test() modes run the DAG in one process: LOCAL with each invocation, and WATCHER with every consumer behind
+# the producer (COSMOS_EMBEDDED_EXECUTION_MODE=watcher; left as they are, they would defer to a triggerer that
+# dag.test() does not run, and wait forever).
+EMBEDDED_MODES = ("local:dbt_runner", "local:subprocess", "embedded:watcher")
 # native:* run the DAG on a throwaway native platform (real scheduler and triggerer, one forked process per
 # task): LOCAL + DBT_RUNNER with and without the scheduler preloading dbt, and WATCHER with the preload.
 NATIVE_MODES = ("native:preload", "native:plain", "native:watcher")
@@ -185,12 +186,15 @@ def plain_dbt_build(project: BenchProject, settings: Settings, pgdata: Path | No
 
 
 def cosmos_mode(mode: str):
-    """COSMOS_EXECUTION_MODE / COSMOS_INVOCATION_MODE for one measurement; the old values come back."""
-    execution, _, invocation = mode.partition(":")
-    if execution == "native":
-        execution = "watcher" if invocation == "watcher" else "local"
-        invocation = "dbt_runner"
-    return overridden_env(COSMOS_EXECUTION_MODE=execution, COSMOS_INVOCATION_MODE=invocation)
+    """The Cosmos settings of one measurement (COSMOS_EXECUTION_MODE on a platform, COSMOS_EMBEDDED_EXECUTION_MODE
+    under dag.test(), COSMOS_INVOCATION_MODE); the old values come back."""
+    runtime, _, how = mode.partition(":")
+    if runtime == "native":
+        execution = "watcher" if how == "watcher" else "local"
+        return overridden_env(COSMOS_EXECUTION_MODE=execution, COSMOS_INVOCATION_MODE="dbt_runner")
+    if runtime == "embedded":
+        return overridden_env(COSMOS_EMBEDDED_EXECUTION_MODE=how, COSMOS_INVOCATION_MODE="dbt_runner")
+    return overridden_env(COSMOS_EMBEDDED_EXECUTION_MODE="local", COSMOS_INVOCATION_MODE=how)
 
 
 def dag_test(project: BenchProject, mode: str, settings: Settings, pgdata: Path | None, conn) -> Measurement:

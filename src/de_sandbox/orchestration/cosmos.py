@@ -1,7 +1,8 @@
 """Cosmos configuration for every DAG that runs dbt: one place decides project, profile, load and execution modes.
 
 Chosen by measurement (README "Why these Cosmos modes"): the DAG renders from the manifest of `dbt parse`; the
-platforms run one `dbt build` watched by per-node tasks (WATCHER), dag.test() runs each node in-process (LOCAL).
+platforms run one `dbt build` watched by per-node tasks (WATCHER), dag.test() runs each node in-process (LOCAL;
+WATCHER on request).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import airflow  # noqa: F401  (Cosmos internals expect Airflow to be imported first)
-from airflow.sdk import TaskGroup
+from airflow.sdk import TaskGroup, TriggerRule
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import (
     PRODUCER_WATCHER_DONE_TASK_ID,
@@ -81,17 +82,20 @@ def profile_config(settings: Settings | None = None) -> ProfileConfig:
 
 
 def execution_mode() -> str:
-    """COSMOS_EXECUTION_MODE on the platforms; dag.test() (the embedded runtime) always runs LOCAL, since WATCHER's
-    consumers defer to a triggerer that dag.test() does not have (it waits forever)."""
+    """COSMOS_EXECUTION_MODE on the platforms; COSMOS_EMBEDDED_EXECUTION_MODE under dag.test() (the embedded
+    runtime), where WATCHER's consumers are put behind the producer (`_consumers_after_the_producer`)."""
     cosmos = get_cosmos_settings()
-    return "local" if cosmos.embedded else cosmos.execution_mode
+    return cosmos.embedded_execution_mode if cosmos.embedded else cosmos.execution_mode
+
+
+_MODE_VARIABLE = {False: "COSMOS_EXECUTION_MODE", True: "COSMOS_EMBEDDED_EXECUTION_MODE"}
 
 
 def execution_config() -> ExecutionConfig:
     mode, invocation = execution_mode(), get_cosmos_settings().invocation_mode
     if mode not in EXECUTION_MODES or invocation not in INVOCATION_MODES:
         raise ValueError(
-            f"COSMOS_EXECUTION_MODE={mode!r} / COSMOS_INVOCATION_MODE={invocation!r}: "
+            f"{_MODE_VARIABLE[get_cosmos_settings().embedded]}={mode!r} / COSMOS_INVOCATION_MODE={invocation!r}: "
             f"choose from {sorted(EXECUTION_MODES)} / {sorted(INVOCATION_MODES)}"
         )
     return ExecutionConfig(
@@ -107,7 +111,8 @@ def test_behavior() -> str:
     """COSMOS_TEST_BEHAVIOR, else `build` (a model and its tests in one dbt call) under dag.test() and `after_each`
     on the platforms (a model's tests as their own task, so their status and log stand apart in the UI)."""
     cosmos = get_cosmos_settings()
-    return cosmos.test_behavior or ("build" if cosmos.embedded else "after_each")
+    local_in_process = cosmos.embedded and execution_mode() == ExecutionMode.LOCAL.value
+    return cosmos.test_behavior or ("build" if local_in_process else "after_each")
 
 
 def render_config(select: list[str] | None = None) -> RenderConfig:
@@ -160,7 +165,34 @@ def dbt_task_group(
         render_config=render_config(select=select),
         operator_args={**operator_args(), **watcher_args, **(extra_operator_args or {})},
     )
-    return fit_watcher_tasks(group, settings)
+    fit_watcher_tasks(group, settings)
+    if get_cosmos_settings().embedded and execution_mode() == ExecutionMode.WATCHER.value:
+        _consumers_after_the_producer(group)
+    return group
+
+
+def _consumers_after_the_producer(group: TaskGroup) -> None:
+    """WATCHER under dag.test(): its consumers would defer to a triggerer that never fires, since dag.test() runs
+    one task at a time and a consumer may come before the producer. So the first consumers wait for the producer's
+    gate task, which now passes whatever the producer's state (`all_done`): when they start, every node's status is
+    in the producer's XCom and a consumer's first read settles it (it defers only when nothing is there). A failed
+    model still fails its own task, and its downstream tasks end `upstream_failed`."""
+    tasks = _leaf_tasks(group)
+    gate = next(t for t in tasks if t.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID))
+    gate.trigger_rule = TriggerRule.ALL_DONE
+    consumers = [t for t in tasks if isinstance(t, BaseConsumerSensor)]
+    in_group = {t.task_id for t in consumers}
+    for consumer in consumers:
+        if not consumer.upstream_task_ids & in_group:
+            gate >> consumer
+
+
+def _leaf_tasks(group: TaskGroup) -> list[Any]:
+    return [
+        leaf
+        for task in group.children.values()
+        for leaf in (_leaf_tasks(task) if isinstance(task, TaskGroup) else [task])
+    ]
 
 
 def fit_watcher_tasks(group: TaskGroup, settings: Settings | None = None) -> TaskGroup:
