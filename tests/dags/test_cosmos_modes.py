@@ -142,3 +142,17 @@ def test_watcher_under_dag_test_puts_the_first_node_tasks_behind_the_producers_g
     assert first == {t for t in consumers if gate.task_id in consumers[t].upstream_task_ids}
     # Model tasks keep their own tests as separate tasks (a watcher has no `build` per model).
     assert {"dbt.stg_shop__customers.run", "dbt.stg_shop__customers.test"} <= set(consumers)
+
+
+def test_watcher_reports_tests_of_several_models_with_each_parents_tests(embedded_airflow, monkeypatch):
+    """Under WATCHER a relationships test has no task of its own (it would find no status in the producer's XCom
+    and run its own `dbt test`); the producer reports it with each parent's tests. LOCAL keeps its own task."""
+    watcher = _example_dag(monkeypatch, "native", "watcher")
+    assert not [t for t in watcher.task_dict if "relationships_" in t]
+    producer = watcher.task_dict["dbt.dbt_producer_watcher"]
+    attached = {
+        model for model, tests in producer.tests_per_model.items() for t in tests if "relationships_" in t
+    }
+    assert {"model.de_sandbox.stg_shop__orders", "model.de_sandbox.stg_shop__customers"} <= attached
+    local = _example_dag(monkeypatch, "native", "local")
+    assert [t for t in local.task_dict if "relationships_" in t]

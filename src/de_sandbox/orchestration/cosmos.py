@@ -85,7 +85,7 @@ def execution_mode() -> str:
     """COSMOS_EXECUTION_MODE on the platforms; COSMOS_EMBEDDED_EXECUTION_MODE under dag.test() (the embedded
     runtime), where WATCHER's consumers are put behind the producer (`_consumers_after_the_producer`)."""
     cosmos = get_cosmos_settings()
-    return cosmos.embedded_execution_mode if cosmos.embedded else cosmos.execution_mode
+    return (cosmos.embedded_execution_mode or "local") if cosmos.embedded else cosmos.execution_mode
 
 
 _MODE_VARIABLE = {False: "COSMOS_EXECUTION_MODE", True: "COSMOS_EMBEDDED_EXECUTION_MODE"}
@@ -124,8 +124,10 @@ def render_config(select: list[str] | None = None) -> RenderConfig:
         select=select or [],
         test_behavior=TEST_BEHAVIORS[behavior],
         enable_mock_profile=False,
-        # Tests reading several models (relationships, singular tests) run once all of them exist.
-        should_detach_multiple_parents_tests=True,
+        # LOCAL: tests reading several models (relationships, singular tests) get their own task, run once all of
+        # them exist. WATCHER: the producer's `dbt build` orders them itself and reports them with each parent's
+        # tests; a task of their own would find no status from it and run its own `dbt test` every time.
+        should_detach_multiple_parents_tests=execution_mode() != ExecutionMode.WATCHER.value,
     )
 
 
