@@ -232,9 +232,9 @@ class CosmosSettings:
     # Empty: the execution mode's own default (orchestration.cosmos.test_behavior).
     test_behavior: str
     # dag.test() runs (make demo/run, the embedded runtime) have no triggerer: LOCAL, or WATCHER with every
-    # consumer behind the producer (COSMOS_EMBEDDED_EXECUTION_MODE).
+    # consumer behind the producer (COSMOS_EMBEDDED_EXECUTION_MODE; empty: the command's own default).
     embedded: bool = False
-    embedded_execution_mode: str = "local"
+    embedded_execution_mode: str = ""
 
 
 def get_cosmos_settings() -> CosmosSettings:
@@ -244,7 +244,7 @@ def get_cosmos_settings() -> CosmosSettings:
         invocation_mode=os.getenv("COSMOS_INVOCATION_MODE", "dbt_runner").strip().lower(),
         test_behavior=os.getenv("COSMOS_TEST_BEHAVIOR", "").strip().lower(),
         embedded=os.getenv("DE_SANDBOX_RUNTIME", "").strip().lower() == "embedded",
-        embedded_execution_mode=os.getenv("COSMOS_EMBEDDED_EXECUTION_MODE", "local").strip().lower(),
+        embedded_execution_mode=os.getenv("COSMOS_EMBEDDED_EXECUTION_MODE", "").strip().lower(),
     )
 
 

@@ -127,6 +127,8 @@ def test_watcher_under_dag_test_builds_once_and_every_node_task_reads_its_status
     assert states["validate_data_quality"] == "success"
     outcomes = node_outcomes(get_settings(), "example_pipeline", result.run_id)
     assert outcomes[("seed", "success")] == 3 and outcomes[("model", "success")] >= 6, outcomes
+    # What `make demo` (WATCHER under dag.test() by default) prints.
+    assert " 0 not passed" in format_summary(result, get_settings())
 
 
 def test_watcher_under_dag_test_fails_the_broken_models_own_task(embedded_airflow, tmp_path, monkeypatch):
