@@ -79,7 +79,7 @@ def airflow_env(
 def embedded_env(settings: Settings) -> dict[str, str]:
     """Airflow on SQLite under the data folder: what `make demo` and `make run` use."""
     home = settings.data_dir / "airflow-embedded"
-    # Tells the DAGs they run under dag.test(): Cosmos runs LOCAL there (WATCHER needs a triggerer).
+    # Tells the DAGs they run under dag.test(): no triggerer, so Cosmos picks COSMOS_EMBEDDED_EXECUTION_MODE there.
     return airflow_env(settings, home, f"sqlite:///{home / 'airflow.db'}", {"DE_SANDBOX_RUNTIME": "embedded"})
 
 
