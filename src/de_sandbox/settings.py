@@ -16,6 +16,20 @@ REPO_ROOT = Path(os.getenv("DE_SANDBOX_ROOT", Path(__file__).resolve().parents[2
 
 WAREHOUSES = ("duckdb", "postgres")
 
+# The PostgreSQL server's settings on both platforms (native: `-c` flags of pg_ctl; compose: the postgres
+# service's command, checked by `make compose-check`). Small enough for a laptop running Airflow beside it, large
+# enough for Airflow's connection pools. work_mem and max_wal_size are sized for a real pageviews hour (6M rows):
+# distinct, unique and join checks stay in memory or spill in few batches, and loading and building an hour does
+# not force a checkpoint after every 1 GB of WAL.
+POSTGRES_SERVER_OPTIONS = {
+    "max_connections": "200",
+    "shared_buffers": "64MB",
+    "work_mem": "64MB",
+    "max_wal_size": "4GB",
+    "fsync": "on",
+    "log_min_messages": "warning",
+}
+
 
 def load_dotenv_file(path: Path | None = None) -> None:
     """Load `.env` into os.environ without overriding variables already set by the caller.

@@ -19,7 +19,7 @@ from pathlib import Path
 from docker.utils.build import exclude_paths
 
 from de_sandbox.airflow_env import SHARED_SETTINGS_FILE, shared_settings
-from de_sandbox.settings import REPO_ROOT
+from de_sandbox.settings import POSTGRES_SERVER_OPTIONS, REPO_ROOT
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
@@ -297,6 +297,26 @@ def check_ports(model: dict, variables: dict[str, list[str | None]]) -> list[Pro
     return problems
 
 
+def check_postgres_server(model: dict, options: dict[str, str] | None = None) -> list[Problem]:
+    """The postgres service runs with the native platform's server settings (`-c key=value` in its command)."""
+    options = POSTGRES_SERVER_OPTIONS if options is None else options
+    command = [str(arg) for arg in _services(model).get("postgres", {}).get("command") or []]
+    given = dict(
+        command[i + 1].split("=", 1)
+        for i, arg in enumerate(command[:-1])
+        if arg == "-c" and "=" in command[i + 1]
+    )
+    return [
+        Problem(
+            "postgres-settings",
+            "services.postgres.command",
+            f"-c {name}={value} missing (native platform's server setting), found {given.get(name, 'nothing')}",
+        )
+        for name, value in options.items()
+        if given.get(name) != value
+    ]
+
+
 def _environment_keys(service: dict) -> set[str]:
     environment = service.get("environment") or {}
     if isinstance(environment, list):
@@ -479,6 +499,7 @@ def check_all(root: Path = REPO_ROOT, with_tools: bool = True) -> list[Problem]:
         *check_bind_mounts(model, root),
         *check_images(model),
         *check_healthchecks(model),
+        *check_postgres_server(model),
         *check_ports(model, port_variables(compose_file, env_file, defined, root)),
         *check_airflow_components(
             model, load_yaml(compose_file), root / SHARED_SETTINGS_FILE.relative_to(REPO_ROOT)

@@ -19,24 +19,14 @@ import psycopg2
 from psycopg2 import sql
 
 from de_sandbox.native.processes import check_port_free
-from de_sandbox.settings import Settings, postgres_url
+from de_sandbox.settings import POSTGRES_SERVER_OPTIONS, Settings, postgres_url
 
 # One schema per dbt layer, plus ops for pipeline bookkeeping.
 WAREHOUSE_SCHEMAS = ("raw", "staging", "intermediate", "marts", "ops")
 BOOTSTRAP_SUPERUSER = "postgres"
 SERVER_USER = "postgres"
-# Small enough for a laptop running Airflow beside it, large enough for Airflow's connection pools. work_mem and
-# max_wal_size are sized for a real pageviews hour (6M rows): distinct, unique and join checks stay in memory or
-# spill in few batches, and loading and building an hour does not force a checkpoint after every 1 GB of WAL.
-SERVER_OPTIONS = {
-    "listen_addresses": "127.0.0.1",
-    "max_connections": "200",
-    "shared_buffers": "64MB",
-    "work_mem": "64MB",
-    "max_wal_size": "4GB",
-    "fsync": "on",
-    "log_min_messages": "warning",
-}
+# The native server binds loopback only; the settings shared with compose's server follow.
+SERVER_OPTIONS = {"listen_addresses": "127.0.0.1", **POSTGRES_SERVER_OPTIONS}
 
 
 def _binary(name: str) -> str:

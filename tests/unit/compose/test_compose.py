@@ -193,6 +193,18 @@ def test_long_running_service_without_healthcheck_is_reported(tmp_path, compose)
     }
 
 
+def test_postgres_runs_with_the_native_platforms_server_settings(tmp_path, compose):
+    assert check.check_postgres_server(render(tmp_path, compose)) == []
+    command = compose["services"]["postgres"]["command"]
+    command[command.index("work_mem=64MB")] = "work_mem=4MB"
+    fsync = command.index("fsync=on")
+    del command[fsync - 1 : fsync + 1]
+    assert [p.message for p in check.check_postgres_server(render(tmp_path, compose))] == [
+        "-c work_mem=64MB missing (native platform's server setting), found 4MB",
+        "-c fsync=on missing (native platform's server setting), found nothing",
+    ]
+
+
 def test_one_shot_jobs_need_no_healthcheck_but_must_be_awaited(tmp_path, compose):
     assert "healthcheck" not in compose["services"]["airflow-init"]
     assert check.check_healthchecks(render(tmp_path, compose)) == []
