@@ -88,14 +88,13 @@ def execution_mode() -> str:
     return (cosmos.embedded_execution_mode or "local") if cosmos.embedded else cosmos.execution_mode
 
 
-_MODE_VARIABLE = {False: "COSMOS_EXECUTION_MODE", True: "COSMOS_EMBEDDED_EXECUTION_MODE"}
-
-
 def execution_config() -> ExecutionConfig:
-    mode, invocation = execution_mode(), get_cosmos_settings().invocation_mode
+    mode, cosmos = execution_mode(), get_cosmos_settings()
+    invocation = cosmos.invocation_mode
     if mode not in EXECUTION_MODES or invocation not in INVOCATION_MODES:
+        variable = "COSMOS_EMBEDDED_EXECUTION_MODE" if cosmos.embedded else "COSMOS_EXECUTION_MODE"
         raise ValueError(
-            f"{_MODE_VARIABLE[get_cosmos_settings().embedded]}={mode!r} / COSMOS_INVOCATION_MODE={invocation!r}: "
+            f"{variable}={mode!r} / COSMOS_INVOCATION_MODE={invocation!r}: "
             f"choose from {sorted(EXECUTION_MODES)} / {sorted(INVOCATION_MODES)}"
         )
     return ExecutionConfig(
