@@ -81,7 +81,8 @@ def test_compose_redefining_or_contradicting_a_shared_key_is_caught(tmp_path):
 
     assert problems(raw) == set()
     same = json.loads(json.dumps(raw))
-    same["services"]["airflow-scheduler"]["environment"]["AIRFLOW__CORE__PARALLELISM"] = "4"
+    shared_parallelism = airflow_env.shared_settings()["AIRFLOW__CORE__PARALLELISM"]
+    same["services"]["airflow-scheduler"]["environment"]["AIRFLOW__CORE__PARALLELISM"] = shared_parallelism
     assert problems(same) == {"AIRFLOW__CORE__PARALLELISM redefined: set once in airflow.env"}
     other = json.loads(json.dumps(raw))
     other["services"]["airflow-worker"]["environment"]["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] = "True"
