@@ -156,3 +156,15 @@ def test_watcher_reports_tests_of_several_models_with_each_parents_tests(embedde
     assert {"model.de_sandbox.stg_shop__orders", "model.de_sandbox.stg_shop__customers"} <= attached
     local = _example_dag(monkeypatch, "native", "local")
     assert [t for t in local.task_dict if "relationships_" in t]
+
+
+def test_watchers_producer_pushes_each_nodes_finished_event_and_errors_only(embedded_airflow):
+    """Cosmos pushes four lifecycle events per node, one XCom call each under a lock inside dbt's threads; its
+    consumers log only the last one. A Cosmos upgrade that renames what we narrow fails here, not silently."""
+    from cosmos.operators._watcher import base as watcher_base
+
+    from de_sandbox.orchestration import cosmos
+
+    assert cosmos.NODE_EVENTS_PUSHED <= watcher_base._DBT_NODE_STATUS_EVENT_TYPES
+    assert watcher_base._DBT_EVENT_ALLOWLIST == watcher_base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
+    assert {"RunResultError", "NodeFinished"} <= watcher_base._DBT_EVENT_ALLOWLIST
