@@ -1,5 +1,6 @@
 """WATCHER on the native platform: a broken model fails its own task, and after the fix clearing that task alone
-rebuilds it, without re-running the producer's `dbt build` or any other node; each built node emits its asset once."""
+rebuilds it, without re-running the producer's `dbt build` or any other node; each built node emits its asset once.
+A failing dbt test fails its model's test task, and after the fix clearing that task alone runs the tests."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ BROKEN_TASK = f"dbt.{BROKEN_MODEL}.run"
 BROKEN_SQL = (
     "select station_id, station_name, district from {{ ref('stations') }} join no_such_table using (x)\n"
 )
+FAILING_TEST_TASK = "dbt.daily_rentals.test"
+FAILING_TEST = """      - name: rentals
+        data_tests:
+          - accepted_values:
+              arguments:
+                values: [-1]
+"""
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +41,10 @@ def watcher_platform(tmp_path_factory, monkeypatch_module):
     model = project / "transform" / "staging" / f"{BROKEN_MODEL}.sql"
     good_sql = model.read_text()
     model.write_text(BROKEN_SQL)
+    schema = project / "transform" / "schema.yml"
+    good_schema = schema.read_text()
+    assert good_schema.rstrip().endswith("data_tests: [unique, not_null]"), "daily_rentals comes last"
+    schema.write_text(good_schema + FAILING_TEST)
     monkeypatch_module.setenv("DBT_PROJECT_DIR", str(project))
     monkeypatch_module.setenv("COSMOS_EXECUTION_MODE", "watcher")
     data_dir = reachable_tmp_dir("de-sandbox-watcher-")
@@ -42,9 +54,9 @@ def watcher_platform(tmp_path_factory, monkeypatch_module):
         api = AirflowApi(platform.api_url, platform.admin_user, platform.admin_password)
         api.login()
         api.wait_for_dag(DAG_ID, timeout=180)
-        yield dataclasses.make_dataclass("WatcherPlatform", ["api", "model", "good_sql"])(
-            api, model, good_sql
-        )
+        yield dataclasses.make_dataclass(
+            "WatcherPlatform", ["api", "model", "good_sql", "schema", "good_schema"]
+        )(api, model, good_sql, schema, good_schema)
     finally:
         down(platform)
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -95,6 +107,10 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
     assert "dbt.dbt_producer_watcher" in states, states
     assert states[BROKEN_TASK] == "failed", states
     assert first[BROKEN_TASK]["try_number"] == 2, "its automatic retry failed too"
+    # The producer pushes only each node's finished event and errors (orchestration.cosmos): still enough for
+    # the failed task's own log to say why.
+    log = api.get(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{BROKEN_TASK}/logs/1")
+    assert "no_such_table" in log.text, log.text[-2000:]
     assert states["dbt.stg_rentals.run"] == "success", states
     assert states["dbt.station_usage.run"] == "upstream_failed", states
     assert states["dbt.stations_seed"] == states["dbt.rentals_seed"] == "success", states
@@ -103,6 +119,11 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
         "consumers only read XCom: outside the pool"
     )
     print(f"[timing] broken run: {time.monotonic() - started:.1f} s")
+    # A failing dbt test fails its model's test task, not the model's; its automatic retry ran the model's
+    # tests with dbt (Cosmos's fallback) and failed too.
+    assert states["dbt.daily_rentals.run"] == "success", states
+    assert states[FAILING_TEST_TASK] == "failed", states
+    assert first[FAILING_TEST_TASK]["try_number"] == 2, "its automatic retry failed too"
     # Each built seed and model emits its table's asset once; the failed and the upstream_failed ones none.
     emitted = _asset_events(api, run_id)
     assert {"dbt.stations_seed", "dbt.rentals_seed", "dbt.stg_rentals.run"} <= set(emitted), emitted
@@ -130,5 +151,22 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
         assert after[task_id]["state"] == first[task_id]["state"], task_id
     log = api.get(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{BROKEN_TASK}/logs/{fixed['try_number']}")
     assert BROKEN_MODEL in log.text and "dbt run completed successfully on retry" in log.text, log.text[
+        -2000:
+    ]
+
+    # The failing test fixed: clearing its task alone runs the model's tests with dbt on a worker.
+    watcher_platform.schema.write_text(watcher_platform.good_schema)
+    response = api.session.post(
+        f"{api.base_url}/api/v2/dags/{DAG_ID}/clearTaskInstances",
+        json={"dry_run": False, "dag_run_id": run_id, "task_ids": [FAILING_TEST_TASK], "only_failed": False},
+        timeout=60,
+    )
+    response.raise_for_status()
+    fixed = _wait_for_task(api, run_id, FAILING_TEST_TASK, {"success", "failed"})
+    assert fixed["state"] == "success", fixed
+    log = api.get(
+        f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{FAILING_TEST_TASK}/logs/{fixed['try_number']}"
+    )
+    assert "dbt test completed successfully for model 'model.byo_bikes.daily_rentals'" in log.text, log.text[
         -2000:
     ]
