@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from de_sandbox.embedded.memory import PeakMemory, children_of_this_process, postmaster_pid
-from de_sandbox.embedded.timeline import TaskTiming, dbt_seconds, format_timeline, summary, task_timings
+from de_sandbox.embedded.timeline import (
+    TaskTiming,
+    dbt_seconds,
+    format_timeline,
+    summary,
+    task_rows,
+    task_timings,
+)
 from de_sandbox.settings import (
     BENCH_DAGS_DIR,
     SCALE_BENCH_PROJECT_DIR,
@@ -99,7 +106,11 @@ def report(bench: BenchSettings, plain: list[float], rows: list[Measurement]) ->
                 "seconds": round(m.seconds, 2),
                 "ratio": round(m.seconds / baseline, 3),
                 "peak_rss_mb": round(m.peak_rss_mb, 1),
-                **({"where_the_time_goes": summary(m.timeline)} if m.timeline else {}),
+                **(
+                    {"where_the_time_goes": {**summary(m.timeline), "tasks": task_rows(m.timeline)}}
+                    if m.timeline
+                    else {}
+                ),
             }
             for m in rows
         },

@@ -101,6 +101,26 @@ def summary(timings: list[TaskTiming]) -> dict[str, float]:
     }
 
 
+def task_rows(timings: list[TaskTiming]) -> list[dict]:
+    """Each task's start and end in seconds from the run's first start, with its queueing and dbt seconds: the
+    timeline BENCH_JSON carries, for a chart or a closer look at the graph's hops."""
+    if not timings:
+        return []
+    first = min(t.start for t in timings)
+    return [
+        {
+            "task_id": t.task_id,
+            "start_s": round((t.start - first).total_seconds(), 2),
+            "end_s": round((t.end - first).total_seconds(), 2),
+            "queued_s": round(t.queued_s, 2),
+            "dbt_s": None if t.dbt_s is None else round(t.dbt_s, 2),
+            "state": t.state,
+            "tries": t.tries,
+        }
+        for t in timings
+    ]
+
+
 def format_timeline(timings: list[TaskTiming], slowest: int = 10) -> str:
     """The totals, then the slowest tasks with their split."""
     totals = summary(timings)

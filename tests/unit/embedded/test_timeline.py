@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from de_sandbox.embedded.timeline import dbt_seconds, format_timeline, summary, task_timings
+from de_sandbox.embedded.timeline import dbt_seconds, format_timeline, summary, task_rows, task_timings
 
 
 def ti(task_id, queued, start, end, state="success", try_number=1):
@@ -77,6 +77,13 @@ def test_each_task_splits_into_queued_running_and_dbt_sql(run_results):
     text = format_timeline(timings, slowest=2)
     assert "no task running for 11.0 s" in text
     assert "validate" in text and "dbt.dbt_producer_watcher" not in text  # only the 2 slowest
+    # BENCH_JSON's timeline: seconds from the first start, in start order.
+    assert [(r["task_id"], r["start_s"], r["end_s"], r["dbt_s"]) for r in task_rows(timings)] == [
+        ("dbt.stg_a.run", 0.0, 5.0, 2.0),
+        ("dbt.dbt_producer_watcher", 6.0, 9.0, 2.25),
+        ("validate", 19.0, 27.0, None),
+    ]
+    assert task_rows([]) == []
 
 
 def test_overlapping_tasks_leave_no_idle_time():
