@@ -213,14 +213,16 @@ def fit_watcher_tasks(group: TaskGroup, settings: Settings | None = None) -> Tas
     parents' as inputs), as a LOCAL task reports them: Cosmos's own path, URIs the producer pushes per node, gives
     none on Postgres (its namespace lookup cannot render our profile's `as_number`) and no OpenLineage datasets."""
     settings = settings or get_settings()
-    for task in group.children.values():
-        if isinstance(task, TaskGroup):
-            fit_watcher_tasks(task, settings)
-        elif isinstance(task, BaseConsumerSensor) or task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
+    consumers = [t for t in _leaf_tasks(group) if isinstance(t, BaseConsumerSensor)]
+    # Read once per group: the manifest's path needs dbt_project.yml's name, and per consumer that was 80 YAML
+    # loads in every parse of the scale DAG (each task process and the DAG processor parse it).
+    relations = node_relations(settings) if consumers else {}
+    for task in _leaf_tasks(group):
+        if isinstance(task, BaseConsumerSensor) or task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
             task.pool = READER_POOL
             if isinstance(task, BaseConsumerSensor):
                 task.poke_interval = WATCHER_POKE_SECONDS
-                _declare_node_lineage(task, settings)
+                _declare_node_lineage(task, settings, relations)
                 if settings.warehouse == "duckdb":
                     _fallback_one_writer_at_a_time(task, settings)
     return group
@@ -241,8 +243,9 @@ def _fallback_one_writer_at_a_time(consumer: BaseConsumerSensor, settings: Setti
     consumer._fallback_to_non_watcher_run = one_at_a_time
 
 
-def _declare_node_lineage(consumer: BaseConsumerSensor, settings: Settings) -> None:
-    relations = node_relations(settings)
+def _declare_node_lineage(
+    consumer: BaseConsumerSensor, settings: Settings, relations: dict[str, NodeRelation]
+) -> None:
     node = relations.get(consumer.model_unique_id)
     if consumer.is_test_sensor or node is None or node.resource_type == "source":
         return
