@@ -168,3 +168,21 @@ def test_watchers_producer_pushes_each_nodes_finished_event_and_errors_only(embe
     assert cosmos.NODE_EVENTS_PUSHED <= watcher_base._DBT_NODE_STATUS_EVENT_TYPES
     assert watcher_base._DBT_EVENT_ALLOWLIST == watcher_base._DBT_ERROR_EVENTS_TYPES | {"NodeFinished"}
     assert {"RunResultError", "NodeFinished"} <= watcher_base._DBT_EVENT_ALLOWLIST
+
+
+def test_a_groups_cosmos_cache_starts_with_our_partial_parse_file_and_keeps_a_newer_one(
+    embedded_airflow, monkeypatch
+):
+    """The first dbt task of a fresh platform parses partially from `de-sandbox dbt-parse`'s file (same profile),
+    instead of in full; a newer file Cosmos left after a task stays."""
+    from de_sandbox.dbt.project import manifest_path
+
+    ours = manifest_path(embedded_airflow).parent / "partial_parse.msgpack"
+    assert ours.exists(), "dbt parse writes it beside the manifest"
+    producer = _example_dag(monkeypatch, "native", "watcher").task_dict["dbt.dbt_producer_watcher"]
+    cached = Path(producer.cache_dir) / "target" / "partial_parse.msgpack"
+    assert cached.read_bytes() == ours.read_bytes()
+    assert (cached.parent / "manifest.json").read_bytes() == manifest_path(embedded_airflow).read_bytes()
+    cached.write_bytes(b"left by a task")
+    _example_dag(monkeypatch, "native", "watcher")
+    assert cached.read_bytes() == b"left by a task"
