@@ -58,7 +58,7 @@ WATCHER_POKE_SECONDS = 1
 # dbt events WATCHER's producer pushes to XCom per node. Cosmos pushes four lifecycle events per node (start,
 # compiling, executing, finished), one HTTP call each, one at a time under a lock, from inside dbt's threads; its
 # consumers read the event only once the node is done, to log it. Only the finished event and the errors are kept:
-# scale project, 115 nodes, hundreds of calls fewer (README "Performance").
+# scale project, 115 nodes, hundreds of calls fewer (README "Why these Cosmos modes").
 NODE_EVENTS_PUSHED = frozenset({"NodeFinished"})
 watcher_base._DBT_EVENT_ALLOWLIST = watcher_base._DBT_ERROR_EVENTS_TYPES | NODE_EVENTS_PUSHED
 
