@@ -193,10 +193,9 @@ def _warm_partial_parse(group: TaskGroup, settings: Settings) -> None:
     DuckDB file), and parsed in full: "Unable to do partial parsing because profile has changed", 4.5 s of the
     example producer's 13 s. `de-sandbox dbt-parse` parses with the same profile, target and env as the tasks."""
     ours = manifest_path(settings).parent / "partial_parse.msgpack"
-    cache_dirs = {Path(t.cache_dir) for t in _leaf_tasks(group) if getattr(t, "cache_dir", None)}
     if not ours.exists():
         return
-    for cache_dir in cache_dirs:
+    for cache_dir in {Path(t.cache_dir) for t in _leaf_tasks(group) if getattr(t, "cache_dir", None)}:
         cached = cache_dir / "target" / "partial_parse.msgpack"
         if cached.exists() and cached.stat().st_mtime >= ours.stat().st_mtime:
             continue
@@ -237,18 +236,19 @@ def fit_watcher_tasks(group: TaskGroup, settings: Settings | None = None) -> Tas
     parents' as inputs), as a LOCAL task reports them: Cosmos's own path, URIs the producer pushes per node, gives
     none on Postgres (its namespace lookup cannot render our profile's `as_number`) and no OpenLineage datasets."""
     settings = settings or get_settings()
-    consumers = [t for t in _leaf_tasks(group) if isinstance(t, BaseConsumerSensor)]
+    tasks = _leaf_tasks(group)
+    consumers = [t for t in tasks if isinstance(t, BaseConsumerSensor)]
     # Read once per group: the manifest's path needs dbt_project.yml's name, and per consumer that was 80 YAML
     # loads in every parse of the scale DAG (each task process and the DAG processor parse it).
     relations = node_relations(settings) if consumers else {}
-    for task in _leaf_tasks(group):
-        if isinstance(task, BaseConsumerSensor) or task.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
-            task.pool = READER_POOL
-            if isinstance(task, BaseConsumerSensor):
-                task.poke_interval = WATCHER_POKE_SECONDS
-                _declare_node_lineage(task, settings, relations)
-                if settings.warehouse == "duckdb":
-                    _fallback_one_writer_at_a_time(task, settings)
+    for gate in (t for t in tasks if t.task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID)):
+        gate.pool = READER_POOL
+    for consumer in consumers:
+        consumer.pool = READER_POOL
+        consumer.poke_interval = WATCHER_POKE_SECONDS
+        _declare_node_lineage(consumer, settings, relations)
+        if settings.warehouse == "duckdb":
+            _fallback_one_writer_at_a_time(consumer, settings)
     return group
 
 
