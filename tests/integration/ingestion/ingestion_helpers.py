@@ -13,16 +13,26 @@ from de_sandbox.settings import REPO_ROOT
 FIGURES = REPO_ROOT / "test-output" / "ingestion" / "figures.json"
 
 
-def run_dbt(tmp_path: Path, select: str, window_start: str, window_end: str) -> None:
-    """`dbt build` of the selected models for a window, as the DAG's Cosmos group does it."""
+def run_dbt(
+    tmp_path: Path,
+    select: str,
+    window_start: str,
+    window_end: str,
+    command: str = "build",
+    extra: tuple[str, ...] = (),
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """`dbt build` (or `command`) of the selected nodes for a window, as the DAG's Cosmos group does it; its
+    artefacts in `tmp_path / "dbt-target"`."""
     target = tmp_path / "dbt-target"
-    command = [
+    args = [
         str(Path(sys.executable).with_name("dbt")),
-        "build",
+        command,
         "--select",
         select,
         "--vars",
         json.dumps({"window_start": window_start, "window_end": window_end}),
+        *extra,
         "--project-dir",
         str(REPO_ROOT / "dbt"),
         "--profiles-dir",
@@ -32,8 +42,10 @@ def run_dbt(tmp_path: Path, select: str, window_start: str, window_end: str) -> 
         "--log-path",
         str(target / "logs"),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    result = subprocess.run(args, capture_output=True, text=True, env=os.environ.copy())
+    if check:
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
 
 
 def record_figures(name: str, figures: dict) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -46,6 +47,41 @@ def test_window_twice_on_postgres_gives_identical_counts(postgres_warehouse, tmp
         for attempt in (1, 2)
         for phase in ("extract", "load", "audit", "validate")
     ]
+
+
+def test_dbt_s_unique_test_on_postgres_fails_with_dbt_s_own_failing_rows(postgres_warehouse, tmp_path):
+    # dbt/macros/test_unique.sql replaces dbt's query on PostgreSQL: the same failing rows, found faster.
+    from de_sandbox.warehouse import connect
+
+    window = (f"{HOUR:%Y-%m-%d %H:%M:%S}", f"{NEXT:%Y-%m-%d %H:%M:%S}")
+    load(SPEC, HOUR, NEXT, extract(SPEC, HOUR, NEXT, "unique"), "unique")
+    run_dbt(tmp_path, "tag:wikipedia", *window)
+    dim = "marts.dim_wikipedia_pages"
+    with connect() as connection:
+        # Two duplicated pages, one of them three times.
+        for limit in (2, 1):
+            connection.execute(f"insert into {dim} select * from {dim} order by page_key limit {limit}")
+        dbt_s_own = connection.execute(
+            f"select page_key, count(*) from {dim} where page_key is not null group by page_key having count(*) > 1"
+        )
+
+    result = run_dbt(
+        tmp_path, "dim_wikipedia_pages", *window, command="test", extra=("--store-failures",), check=False
+    )
+
+    assert result.returncode == 1, result.stdout[-3000:]
+    results = json.loads((tmp_path / "dbt-target" / "run_results.json").read_text())["results"]
+    outcome = {r["unique_id"].split(".")[2]: (r["status"], r["failures"]) for r in results}
+    audit = next(
+        r["relation_name"] for r in results if ".unique_dim_wikipedia_pages_page_key." in r["unique_id"]
+    )
+    assert outcome["unique_dim_wikipedia_pages_page_key"] == ("fail", 2)
+    assert outcome["not_null_dim_wikipedia_pages_page_key"] == ("pass", 0)
+    compiled = next((tmp_path / "dbt-target" / "compiled").rglob("unique_dim_wikipedia_pages_page_key.sql"))
+    assert "surplus_rows" in compiled.read_text()
+    with connect() as connection:
+        stored = connection.execute(f"select unique_field, n_records from {audit}")
+    assert sorted(map(tuple, stored)) == sorted(map(tuple, dbt_s_own)) and len(dbt_s_own) == 2
 
 
 def _two_block_stage():
