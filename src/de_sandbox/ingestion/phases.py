@@ -130,6 +130,7 @@ def _load_parsed(
             spec.raw_table, spec.raw_columns, [(*row, loaded_at) for row in result.rows]
         )
         _insert_quarantined(connection, spec, window_start, result.quarantined, loaded_at)
+        connection.refresh_statistics(spec.raw_table)
     return loaded, result.quarantined, result.records_in
 
 
@@ -157,6 +158,7 @@ def _load_staged(
             finally:
                 target.close()
             _insert_quarantined(connection, spec, window_start, staged.quarantined, loaded_at)
+            connection.refresh_statistics(spec.raw_table)
         finally:
             if stage_db is not connection.raw:
                 stage_db.close()

@@ -84,6 +84,25 @@ def test_dbt_s_unique_test_on_postgres_fails_with_dbt_s_own_failing_rows(postgre
     assert sorted(map(tuple, stored)) == sorted(map(tuple, dbt_s_own)) and len(dbt_s_own) == 2
 
 
+def test_a_new_window_is_planned_at_its_real_size(postgres_warehouse):
+    # Autovacuum is kept out of it: the statistics the planner sees for the new window are the load's own.
+    from de_sandbox.warehouse import connect
+
+    for start in (HOUR, NEXT):
+        end = start + timedelta(hours=1)
+        load(SPEC, start, end, extract(SPEC, start, end, "plan"), "plan")
+        with connect() as connection:
+            connection.execute(f"alter table {SPEC.raw_table} set (autovacuum_enabled = false)")
+    with connect() as connection:
+        ((plan,),) = connection.execute(
+            f"explain (format json) select * from {SPEC.raw_table} where window_start >= %s and window_start < %s",
+            (NEXT, NEXT + timedelta(hours=1)),
+        )
+
+    # 300 rows; without statistics that include the window, PostgreSQL guessed 1.
+    assert 150 <= plan[0]["Plan"]["Plan Rows"] <= 600, plan
+
+
 def _two_block_stage():
     import duckdb
 
