@@ -16,22 +16,25 @@ FIGURES = REPO_ROOT / "test-output" / "ingestion" / "figures.json"
 def run_dbt(
     tmp_path: Path,
     select: str,
-    window_start: str,
-    window_end: str,
+    window_start: str | None,
+    window_end: str | None,
     command: str = "build",
     extra: tuple[str, ...] = (),
     check: bool = True,
 ) -> subprocess.CompletedProcess:
-    """`dbt build` (or `command`) of the selected nodes for a window, as the DAG's Cosmos group does it; its
-    artefacts in `tmp_path / "dbt-target"`."""
+    """`dbt build` (or `command`) of the selected nodes for a window (none: every row), as the DAG's Cosmos
+    group does it; its artefacts in `tmp_path / "dbt-target"`."""
     target = tmp_path / "dbt-target"
     args = [
         str(Path(sys.executable).with_name("dbt")),
         command,
         "--select",
         select,
-        "--vars",
-        json.dumps({"window_start": window_start, "window_end": window_end}),
+        *(
+            ["--vars", json.dumps({"window_start": window_start, "window_end": window_end})]
+            if window_start
+            else []
+        ),
         *extra,
         "--project-dir",
         str(REPO_ROOT / "dbt"),

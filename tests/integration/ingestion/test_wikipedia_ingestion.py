@@ -4,6 +4,7 @@ idempotent re-runs, a 24-hour backfill, audits, and the run ledger after success
 from __future__ import annotations
 
 import gzip
+import json
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -216,6 +217,31 @@ def test_same_window_three_times_gives_identical_counts(ingestion_env, tmp_path,
 
 
 @pytest.mark.timeout(1200)
+def test_the_fact_s_dbt_tests_check_the_run_s_window(ingestion_env, tmp_path):
+    # An hourly run tests its own hour (dbt/macros/ingestion_window.sql); a run without a window tests all.
+    def window(start: datetime) -> tuple[str, str]:
+        return f"{start:%Y-%m-%d %H:%M:%S}", f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}"
+
+    for start in (HOUR, NEXT):
+        ingest(start)
+        run_dbt(tmp_path, "tag:wikipedia", *window(start))
+    with connect() as connection:
+        connection.execute(
+            "insert into marts.fct_wikipedia_pageviews select * from marts.fct_wikipedia_pageviews"
+            " where pageview_hour = ? limit 1",
+            (HOUR,),
+        )
+
+    def failed_tests(*args: str | None) -> set[str]:
+        run_dbt(tmp_path, "fct_wikipedia_pageviews", *args, command="test", check=False)
+        results = json.loads((tmp_path / "dbt-target" / "run_results.json").read_text())["results"]
+        return {r["unique_id"].split(".")[2] for r in results if r["status"] != "pass"}
+
+    assert failed_tests(*window(NEXT)) == set()
+    assert failed_tests(*window(HOUR)) == {"unique_fct_wikipedia_pageviews_pageview_key"}
+    assert failed_tests(None, None) == {"unique_fct_wikipedia_pageviews_pageview_key"}
+
+
 def test_backfill_of_24_hours(ingestion_env, tmp_path, monkeypatch):
     """Backfill of 2026-01-01: ingest every hour, one dbt build over the day, then audit each hour."""
     hours = [DAY + timedelta(hours=h) for h in range(24)]
