@@ -216,7 +216,6 @@ def test_same_window_three_times_gives_identical_counts(ingestion_env, tmp_path,
     record_figures("idempotency", {"window": window[0], "runs": runs})
 
 
-@pytest.mark.timeout(1200)
 def test_the_fact_s_dbt_tests_check_the_run_s_window(ingestion_env, tmp_path):
     # An hourly run tests its own hour (dbt/macros/ingestion_window.sql); a run without a window tests all.
     def window(start: datetime) -> tuple[str, str]:
@@ -242,6 +241,7 @@ def test_the_fact_s_dbt_tests_check_the_run_s_window(ingestion_env, tmp_path):
     assert failed_tests(None, None) == {"unique_fct_wikipedia_pageviews_pageview_key"}
 
 
+@pytest.mark.timeout(1200)
 def test_backfill_of_24_hours(ingestion_env, tmp_path, monkeypatch):
     """Backfill of 2026-01-01: ingest every hour, one dbt build over the day, then audit each hour."""
     hours = [DAY + timedelta(hours=h) for h in range(24)]
