@@ -2,9 +2,14 @@
     its data interval); a full build, or one without the vars, takes every row. -#}
 {% macro ingestion_window_filter(column) -%}
     {%- if is_incremental() and var('window_start', none) is not none -%}
-        where {{ column }} >= cast('{{ var("window_start") }}' as timestamp)
-          and {{ column }} < cast('{{ var("window_end") }}' as timestamp)
+        where {{ column }} >= {{ window_bound('window_start') }}
+          and {{ column }} < {{ window_bound('window_end') }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- One end of the run's window (the var `window_start` or `window_end`) as a timestamp literal. -#}
+{% macro window_bound(name) -%}
+    cast('{{ var(name) }}' as timestamp)
 {%- endmacro %}
 
 {#- dbt's `where` for generic tests, plus two placeholders: `__window_start__` and `__window_end__` become the
@@ -18,8 +23,8 @@
             {%- set where = '' -%}
         {%- else -%}
             {%- set where = where
-                | replace('__window_start__', "cast('" ~ var('window_start') ~ "' as timestamp)")
-                | replace('__window_end__', "cast('" ~ var('window_end') ~ "' as timestamp)") -%}
+                | replace('__window_start__', window_bound('window_start'))
+                | replace('__window_end__', window_bound('window_end')) -%}
         {%- endif -%}
     {%- endif -%}
     {%- if where -%}
