@@ -25,6 +25,17 @@ BROKEN_TASK = f"dbt.{BROKEN_MODEL}.run"
 BROKEN_SQL = (
     "select station_id, station_name, district from {{ ref('stations') }} join no_such_table using (x)\n"
 )
+# Keeps the producer's `dbt build` running well past the automatic retry (10 s) of stg_rentals' tests: the
+# `relationships` test to the broken stg_stations is skipped, so the producer reports those tests as failed.
+SLOW_MODEL = "slow_rentals"
+SLOW_MODEL_PY = """import time
+
+
+def model(dbt, session):
+    rentals = dbt.ref("stg_rentals")
+    time.sleep(25)
+    return rentals
+"""
 FAILING_TEST_TASK = "dbt.daily_rentals.test"
 FAILING_TEST = """      - name: rentals
         data_tests:
@@ -45,6 +56,7 @@ def watcher_platform(tmp_path_factory, monkeypatch_module):
     good_schema = schema.read_text()
     assert good_schema.rstrip().endswith("data_tests: [unique, not_null]"), "daily_rentals comes last"
     schema.write_text(good_schema + FAILING_TEST)
+    (project / "transform" / "reporting" / f"{SLOW_MODEL}.py").write_text(SLOW_MODEL_PY)
     monkeypatch_module.setenv("DBT_PROJECT_DIR", str(project))
     monkeypatch_module.setenv("COSMOS_EXECUTION_MODE", "watcher")
     data_dir = reachable_tmp_dir("de-sandbox-watcher-")
@@ -112,6 +124,12 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
     log = api.get(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{BROKEN_TASK}/logs/1")
     assert "no_such_table" in log.text, log.text[-2000:]
     assert states["dbt.stg_rentals.run"] == "success", states
+    # Its tests' retry ran once the producer had ended, with dbt: CAUTIOUS selection leaves out the test that
+    # reads the broken model, so they pass and what reads stg_rentals runs.
+    retried = first["dbt.stg_rentals.test"]
+    assert (retried["state"], retried["try_number"]) == ("success", 2), f"{retried}\n{states}"
+    log = api.get(f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/dbt.stg_rentals.test/logs/2")
+    assert "dbt test completed successfully for model 'model.byo_bikes.stg_rentals'" in log.text, log.text[-2000:]
     assert states["dbt.station_usage.run"] == "upstream_failed", states
     assert states["dbt.stations_seed"] == states["dbt.rentals_seed"] == "success", states
     assert first["dbt.dbt_producer_watcher"]["pool"] == "duckdb"
@@ -121,7 +139,7 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
     print(f"[timing] broken run: {time.monotonic() - started:.1f} s")
     # A failing dbt test fails its model's test task, not the model's; its automatic retry ran the model's
     # tests with dbt (Cosmos's fallback) and failed too.
-    assert states["dbt.daily_rentals.run"] == "success", states
+    assert states["dbt.daily_rentals.run"] == "success", f"{states}"
     assert states[FAILING_TEST_TASK] == "failed", states
     assert first[FAILING_TEST_TASK]["try_number"] == 2, "its automatic retry failed too"
     # Each built seed and model emits its table's asset once; the failed and the upstream_failed ones none.

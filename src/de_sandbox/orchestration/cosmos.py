@@ -7,6 +7,7 @@ WATCHER on request).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from cosmos.constants import (
 from cosmos.fs import safe_copy
 from cosmos.operators._watcher import base as watcher_base
 from cosmos.operators._watcher.base import BaseConsumerSensor
+from cosmos.operators._watcher.state import is_producer_task_terminated
 
 from de_sandbox.airflow_db import DUCKDB_POOL
 from de_sandbox.dbt.project import (
@@ -247,9 +249,27 @@ def fit_watcher_tasks(group: TaskGroup, settings: Settings | None = None) -> Tas
         consumer.pool = READER_POOL
         consumer.poke_interval = WATCHER_POKE_SECONDS
         _declare_node_lineage(consumer, settings, relations)
+        _retry_once_the_producer_ended(consumer)
         if settings.warehouse == "duckdb":
             _fallback_one_writer_at_a_time(consumer, settings)
     return group
+
+
+def _retry_once_the_producer_ended(consumer: BaseConsumerSensor) -> None:
+    """A consumer's retry (automatic or a clear) waits for the producer's end, then runs its node with dbt.
+
+    Cosmos's retry rereads the producer's XCom while the producer still runs, so its outcome hung on timing: a
+    model's tests whose `relationships` test dbt skipped (its other parent failed) fail from the producer's
+    status, and their retry ran `dbt test` (CAUTIOUS: only tests whose every parent is built) when the producer had
+    ended, else failed the same way, leaving everything downstream `upstream_failed`. Now the retry always runs."""
+
+    def handle_retry(try_number: int, producer_state: str | None, context: Any) -> bool:
+        while not is_producer_task_terminated(producer_state):
+            time.sleep(consumer.poke_interval)
+            producer_state = consumer._get_producer_task_status(context)
+        return consumer._fallback_to_non_watcher_run(try_number, context)
+
+    consumer._handle_retry = handle_retry
 
 
 def _fallback_one_writer_at_a_time(consumer: BaseConsumerSensor, settings: Settings) -> None:
