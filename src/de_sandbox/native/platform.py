@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,15 +215,18 @@ def up(platform: Platform, timeout: float = HEALTH_TIMEOUT_S) -> float:
         folder.mkdir(parents=True, exist_ok=True)
     platform.postgres.start()
     env = platform.env()
-    prepare_airflow(
-        platform.airflow_home,
-        env,
-        (platform.admin_user, platform.admin_password),
-        platform.log_dir / "airflow-migrate.log",
-        platform.metadata_schema_exists,
-    )
-    # The example DAG renders from the dbt manifest: parse before the dag-processor first reads it.
-    ensure_manifest(platform.settings, dbt_executable())
+    # The example DAG renders from the dbt manifest: parsed before the dag-processor first reads it, while
+    # Airflow's metadata database migrates (two processes, two cores: 6 + 8 s one after the other).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbt-parse") as parse:
+        manifest = parse.submit(ensure_manifest, platform.settings, dbt_executable())
+        prepare_airflow(
+            platform.airflow_home,
+            env,
+            (platform.admin_user, platform.admin_password),
+            platform.log_dir / "airflow-migrate.log",
+            platform.metadata_schema_exists,
+        )
+        manifest.result()
     supervisor = Supervisor(platform.settings.data_dir)
     specs = platform.services()
     started = [spec.name for spec in specs if supervisor.start(spec, env)]
