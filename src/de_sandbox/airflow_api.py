@@ -93,6 +93,17 @@ class AirflowApi:
 
         return self._poll(finished_state, timeout, f"{dag_id} run {run_id} not finished")
 
+    def clear_tasks(self, dag_id: str, run_id: str, task_ids: list[str]) -> set[str]:
+        """Clear these tasks of a run, whatever their state, so each runs its next try now; returns the cleared
+        task ids."""
+        response = self.session.post(
+            f"{self.base_url}/api/v2/dags/{dag_id}/clearTaskInstances",
+            json={"dry_run": False, "dag_run_id": run_id, "task_ids": task_ids, "only_failed": False},
+            timeout=self.timeout,
+        )
+        response.raise_for_status()
+        return {ti["task_id"] for ti in response.json()["task_instances"]}
+
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str]:
         response = self.get(f"dags/{dag_id}/dagRuns/{run_id}/taskInstances?limit=1000")
         response.raise_for_status()

@@ -65,7 +65,8 @@ def test_warehouse_restarted_during_load_rolls_back_and_the_retry_loads_once(
     native_platform, airflow_api, record_timing
 ):
     """The load is held on a table lock, then PostgreSQL restarts under it: the load's transaction is gone,
-    the task fails and its retry loads the window once."""
+    the task fails and its next try loads the window once. The next try is started by a clear, as an operator
+    would, instead of after the pipeline's 60 s retry delay."""
     window = datetime(2026, 1, 1, 9, tzinfo=UTC)
     airflow_api.wait_for_dag(DAG_ID, timeout=60)
     postgres = native_platform.postgres
@@ -82,6 +83,10 @@ def test_warehouse_restarted_during_load_rolls_back_and_the_retry_loads_once(
     postgres.stop()
     postgres.start()
     blocker.close()
+    airflow_api._poll(
+        lambda: airflow_api.task_states(DAG_ID, run_id).get("load") == "up_for_retry", 300, "load not failed"
+    )
+    assert airflow_api.clear_tasks(DAG_ID, run_id, ["load"]) == {"load"}
     state = airflow_api.wait_for_run(DAG_ID, run_id, timeout=600)
     record_timing("warehouse_restart_to_success", time.monotonic() - restarted_at)
     assert state == "success", airflow_api.task_states(DAG_ID, run_id)

@@ -150,13 +150,7 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
 
     watcher_platform.model.write_text(watcher_platform.good_sql)
     cleared_at = time.monotonic()
-    response = api.session.post(
-        f"{api.base_url}/api/v2/dags/{DAG_ID}/clearTaskInstances",
-        json={"dry_run": False, "dag_run_id": run_id, "task_ids": [BROKEN_TASK], "only_failed": False},
-        timeout=60,
-    )
-    response.raise_for_status()
-    assert {ti["task_id"] for ti in response.json()["task_instances"]} == {BROKEN_TASK}
+    assert api.clear_tasks(DAG_ID, run_id, [BROKEN_TASK]) == {BROKEN_TASK}
     fixed = _wait_for_task(api, run_id, BROKEN_TASK, {"success", "failed"})
     assert fixed["state"] == "success", fixed
     print(f"[timing] clear to success: {time.monotonic() - cleared_at:.1f} s")
@@ -174,12 +168,7 @@ def test_a_broken_model_fails_its_own_task_and_a_clear_of_that_task_alone_rebuil
 
     # The failing test fixed: clearing its task alone runs the model's tests with dbt on a worker.
     watcher_platform.schema.write_text(watcher_platform.good_schema)
-    response = api.session.post(
-        f"{api.base_url}/api/v2/dags/{DAG_ID}/clearTaskInstances",
-        json={"dry_run": False, "dag_run_id": run_id, "task_ids": [FAILING_TEST_TASK], "only_failed": False},
-        timeout=60,
-    )
-    response.raise_for_status()
+    assert api.clear_tasks(DAG_ID, run_id, [FAILING_TEST_TASK]) == {FAILING_TEST_TASK}
     fixed = _wait_for_task(api, run_id, FAILING_TEST_TASK, {"success", "failed"})
     assert fixed["state"] == "success", fixed
     log = api.get(
