@@ -1,7 +1,9 @@
 """The life of a pipeline on a fresh clone, through `make` only: new -> check -> run green with rows in the mart ->
 edit one model -> check shows it and its downstream -> remove, after which git status is as before and nothing
-of the pipeline is left in the warehouse, the buckets or Airflow's metadata. Both templates on DuckDB one at a time,
-both side by side on PostgreSQL (one warehouse set-up, and proof that two pipelines never clash)."""
+of the pipeline is left in the warehouse, the buckets or Airflow's metadata. Both templates side by side on
+PostgreSQL (one warehouse set-up, and proof that two pipelines never clash); the `files` one on DuckDB too, for
+DuckDB's own paths (the check's copy of the warehouse file, removal from it). The templates differ only in their
+source and models, which both warehouses build the same way."""
 
 from __future__ import annotations
 
@@ -182,12 +184,11 @@ def round_trip(clone, templates: list[str], warehouse: str, timings: dict[str, f
 
 
 @pytest.mark.timeout(3600)
-@pytest.mark.parametrize("template", ["files", "http-json"])
-def test_round_trip_on_duckdb(clone, template, record_property):
+def test_round_trip_on_duckdb(clone, record_property):
     timings: dict[str, float] = {}
-    round_trip(clone, [template], "duckdb", timings)
+    round_trip(clone, ["files"], "duckdb", timings)
     record_property("timings", timings)
-    print(f"timings {template} duckdb: {timings}")
+    print(f"timings files duckdb: {timings}")
 
 
 ROUND_TRIP_DB = "lifecycle_round_trip"
