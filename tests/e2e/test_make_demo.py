@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -73,4 +74,15 @@ def test_make_demo_from_a_clean_copy(tmp_path, output_dir):
     assert str(repo / "data" / "warehouse.duckdb") in out
     assert "(not generated)" not in out, out[-3000:]
     assert (repo / "data" / "warehouse.duckdb").exists()
+    # WATCHER under dag.test(), make demo's mode: one `dbt build` in the producer, then each node's task read its
+    # status from the producer's XCom, which was already there (left unordered, the run waited forever).
+    assert "seeds 3 success" in out, out[-3000:]
+    with sqlite3.connect(repo / "data" / "airflow-embedded" / "airflow.db") as db:
+        states = dict(
+            db.execute(
+                "select task_id, state from task_instance where dag_id = 'example_pipeline'"
+            ).fetchall()
+        )
+    assert states["dbt.dbt_producer_watcher"] == "success" and set(states.values()) == {"success"}, states
+    assert {"dbt.stg_shop__customers.run", "dbt.stg_shop__customers.test"} <= states.keys(), states
     print(f"make demo from a clean copy took {seconds:.0f}s")

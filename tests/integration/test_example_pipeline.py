@@ -111,26 +111,6 @@ def test_a_failing_dbt_test_fails_its_task_and_reaches_the_metrics(embedded_airf
     assert failed and {(r["name"], r["failures"]) for r in failed} == {("assert_every_rental_is_counted", 6)}
 
 
-def test_watcher_under_dag_test_builds_once_and_every_node_task_reads_its_status(
-    embedded_airflow, monkeypatch
-):
-    """COSMOS_EMBEDDED_EXECUTION_MODE=watcher: one `dbt build` in the producer, then each node's task reads its
-    status from the producer's XCom, which is already there (left unordered, the run waited forever)."""
-    monkeypatch.setenv("COSMOS_EMBEDDED_EXECUTION_MODE", "watcher")
-    result = run_dag("example_pipeline")
-    assert result.state == "success", _log_tail(result)
-    states = {t.task_id: t.state for t in result.tasks}
-    assert states["dbt.dbt_producer_watcher"] == "success"
-    consumers = [t for t in states if t.endswith((".run", ".test", "_seed"))]
-    assert {"dbt.stg_shop__customers.run", "dbt.stg_shop__customers.test"} <= set(consumers), states
-    assert all(states[t] == "success" for t in consumers), states
-    assert states["validate_data_quality"] == "success"
-    outcomes = node_outcomes(get_settings(), "example_pipeline", result.run_id)
-    assert outcomes[("seed", "success")] == 3 and outcomes[("model", "success")] >= 6, outcomes
-    # What `make demo` (WATCHER under dag.test() by default) prints.
-    assert " 0 not passed" in format_summary(result, get_settings())
-
-
 def test_watcher_under_dag_test_fails_the_broken_models_own_task(embedded_airflow, tmp_path, monkeypatch):
     project = shutil.copytree(BYO_PROJECT, tmp_path / "byo_broken")
     (project / "transform" / "staging" / "stg_rentals.sql").write_text("select no_such_column from nowhere\n")
