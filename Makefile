@@ -36,6 +36,10 @@ test: install ## Run the whole test suite (installs the Debian packages it needs
 test-backfill: install ## The 48-hour wikipedia_pageviews backfill, 4 runs at a time, on a platform of its own (not in make test: too long)
 	$(PY) -m pytest tests/e2e/test_native_backfill.py --run-long -m long -q $(PYTEST_ARGS)
 
+test-long: install ## The tests beyond make test's budget: the 48-hour backfill and the scale DAG on the native platform
+	$(SANDBOX) ensure-packages $(TEST_APT_PACKAGES)
+	$(PY) -m pytest tests/e2e --run-long -m long -q $(PYTEST_ARGS)
+
 bench: install ## DAG vs plain dbt build side by side [BENCH_PROJECT=example|scale BENCH_ROWS=1000000 BENCH_WAREHOUSE=duckdb|postgres BENCH_MODES=all|native|... BENCH_JSON=file]
 	$(SANDBOX) bench
 

@@ -34,7 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--run-long", action="store_true", help="also run the tests marked long (make test-backfill)"
+        "--run-long", action="store_true", help="also run the tests marked long (make test-long)"
     )
 
 
@@ -42,9 +42,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # Tests beyond make test's time budget run only when asked for.
     if config.getoption("--run-long"):
         return
-    skip = pytest.mark.skip(
-        reason="long: beyond make test's budget, run with --run-long (make test-backfill)"
-    )
+    skip = pytest.mark.skip(reason="long: beyond make test's budget, run with --run-long (make test-long)")
     for item in items:
         if "long" in item.keywords:
             item.add_marker(skip)

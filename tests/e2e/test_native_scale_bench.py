@@ -1,5 +1,8 @@
-"""The scale bench project runs green through its DAG on a throwaway native platform, in the platform's default
-Cosmos mode, over 10,000 generated order lines (DuckDB warehouse): the path `make bench BENCH_MODES=native` times."""
+"""The scale bench project runs green through its DAG on a throwaway native platform in WATCHER mode, over 10,000
+generated order lines (DuckDB warehouse): the path `make bench BENCH_MODES=native` times. A platform of its own and
+84 tasks take ~2.5 minutes, beyond make test's budget: `make test-long` runs it. make test covers the same parts
+apart: WATCHER on the native platform (test_native_watcher), the scale project with plain dbt
+(tests/integration/bench) and the timeline's arithmetic (tests/unit/embedded)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from de_sandbox.embedded.timeline import format_timeline, summary
 from de_sandbox.native.postgres import reachable_tmp_dir
 from de_sandbox.settings import SCALE_BENCH_PROJECT_DIR, BenchSettings, get_settings, overridden_env
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.e2e, pytest.mark.long, pytest.mark.timeout(2400)]
 
 ROWS = 10_000
 RUN_TIMEOUT_S = 1800
