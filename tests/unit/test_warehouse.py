@@ -1,4 +1,5 @@
-"""The DuckDB writer lock: one writer at a time across processes, waiting (and saying so) while another holds it."""
+"""The DuckDB writer lock: one writer at a time across processes, waiting (and saying so) while another holds it;
+releasing the file dbt-duckdb holds in-process."""
 
 from __future__ import annotations
 
@@ -63,3 +64,38 @@ def test_the_lock_is_held_inside_and_free_after(settings):
     with duckdb_writer_lock(settings):
         assert not another_process_takes_it()
     assert another_process_takes_it()
+
+
+_RELEASE_PROBE = """
+import subprocess
+import sys
+from de_sandbox.warehouse import release_dbt_duckdb
+release_dbt_duckdb()
+print("dbt loaded without dbt:", "dbt.adapters.duckdb" in sys.modules)
+from dbt.adapters.duckdb import environments
+from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+from dbt.adapters.duckdb.credentials import DuckDBCredentials
+DuckDBConnectionManager._ENV = environments.create(DuckDBCredentials(path=sys.argv[1]))
+DuckDBConnectionManager._ENV.handle().cursor().execute("create table t as select 1 as x")
+writer = [sys.executable, "-c", f"import duckdb; duckdb.connect({sys.argv[1]!r}).execute('insert into t values (2)')"]
+print("another process writes while dbt holds the file:", subprocess.run(writer, capture_output=True).returncode == 0)
+release_dbt_duckdb()
+print("and after the release:", subprocess.run(writer, capture_output=True).returncode == 0)
+"""
+
+
+def test_release_closes_dbt_s_file_and_imports_no_dbt_where_none_ran(tmp_path):
+    """A process that never ran dbt has nothing to release (importing dbt-duckdb for it cost 1.1-1.5 s); one that
+    did gets the file closed, so another process can write it."""
+    probe = subprocess.run(
+        [sys.executable, "-c", _RELEASE_PROBE, str(tmp_path / "warehouse.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    assert probe.stdout.splitlines() == [
+        "dbt loaded without dbt: False",
+        "another process writes while dbt holds the file: False",
+        "and after the release: True",
+    ], probe.stdout
