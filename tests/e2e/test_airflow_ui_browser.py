@@ -115,11 +115,11 @@ def _warehouse_facts(platform) -> tuple[dict, list[tuple], dict]:
 def _assert_counts_between(shown: dict[str, int], before: dict[str, int], after: dict[str, int]) -> None:
     """Each row count shown lies between the warehouse's counts read before and after it was shown: the platform's
     own scheduled runs keep writing `ops.run_ledger` (CI once saw 9 rows shown after 8 were read)."""
-    assert shown.keys() == before.keys(), (shown, before)
+    assert shown.keys() == before.keys() == after.keys(), (shown, before, after)
     outside = {
-        table: (before[table], rows, after.get(table))
+        table: (before[table], rows, after[table])
         for table, rows in shown.items()
-        if not min(before[table], after.get(table, -1)) <= rows <= max(before[table], after.get(table, -1))
+        if not before[table] <= rows <= after[table]
     }
     assert not outside, f"(before, shown, after): {outside}"
 
