@@ -9,7 +9,7 @@ from de_sandbox.dbt.artifacts import node_outcomes
 from de_sandbox.dbt.project import artifacts_dir
 from de_sandbox.embedded.runner import RunResult
 from de_sandbox.settings import Settings
-from de_sandbox.warehouse import duckdb_connection, postgres_connection
+from de_sandbox.warehouse import duckdb_connection, listed_tables_filter, postgres_connection
 
 SYSTEM_SCHEMAS = ("information_schema", "pg_catalog", "pg_toast")
 
@@ -18,7 +18,7 @@ def warehouse_tables(settings: Settings) -> list[tuple[str, str, int]]:
     """(schema, table, rows) for every table and view in the warehouse; empty if it does not exist yet."""
     query = (
         "select table_schema, table_name from information_schema.tables "
-        f"where table_schema not in {SYSTEM_SCHEMAS} order by 1, 2"
+        f"where table_schema not in {SYSTEM_SCHEMAS}{listed_tables_filter(settings.warehouse)} order by 1, 2"
     )
     if settings.warehouse == "duckdb":
         if not settings.duckdb_path.exists():

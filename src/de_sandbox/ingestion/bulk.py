@@ -52,6 +52,7 @@ class RawTarget:
     table: str
     loaded_at: datetime
     scratch: Path
+    fresh: bool = False  # truncated or created in this transaction: PostgreSQL copies straight into it
     _writer: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
     _pending: Future | None = field(default=None, init=False, repr=False)
     _exported: int = field(default=0, init=False, repr=False)
@@ -79,7 +80,7 @@ class RawTarget:
 
     def _copy(self, export: Path, columns: Sequence[str], extra: dict[str, Any], rows: int) -> None:
         try:
-            copied = self.connection.copy_csv(self.table, columns, export, extra)
+            copied = self.connection.copy_csv(self.table, columns, export, extra, self.fresh)
         finally:
             export.unlink(missing_ok=True)
         if copied != rows:

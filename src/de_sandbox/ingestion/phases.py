@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from de_sandbox.ingestion import bulk, ledger
+from de_sandbox.ingestion.formats import WINDOW_COLUMN
 from de_sandbox.ingestion.objectstore import ObjectStore
 from de_sandbox.ingestion.records import Quarantined
 from de_sandbox.ingestion.spec import PipelineSpec
@@ -88,16 +89,29 @@ def _load(spec: PipelineSpec, start: datetime, end: datetime, keys: list[str], r
         return {"source": records_in, "stage": loaded, "quarantined": len(quarantined)}
 
 
-def _replace_window(connection: WarehouseConnection, spec: PipelineSpec, window_start: datetime) -> None:
-    ledger.ensure_ops_schema(connection)
-    connection.create_missing(
-        (spec.raw_table,), (f"create schema if not exists {spec.raw_table.split('.')[0]}", spec.raw_ddl)
-    )
-    connection.execute(f"delete from {spec.raw_table} where window_start = ?", (window_start,))
+def _prepare_window(spec: PipelineSpec, window_start: datetime) -> None:
+    """The raw table (on PostgreSQL partitioned by window) and the window's partition exist, committed in a
+    transaction of their own: concurrent loads of other windows do not wait for this one's."""
+    with connect() as connection:
+        ledger.ensure_ops_schema(connection)
+        connection.create_missing(
+            (spec.raw_table,),
+            (
+                f"create schema if not exists {spec.raw_table.split('.')[0]}",
+                connection.windowed_ddl(spec.raw_ddl, WINDOW_COLUMN),
+            ),
+        )
+        connection.ensure_window_partition(spec.raw_table, window_start)
+
+
+def _replace_window(connection: WarehouseConnection, spec: PipelineSpec, window_start: datetime) -> str:
+    """Remove the window's raw rows and quarantine records; returns the relation its rows go to."""
+    target = connection.clear_window(spec.raw_table, WINDOW_COLUMN, window_start)
     connection.execute(
         f"delete from {ledger.QUARANTINE_TABLE} where pipeline = ? and window_start = ?",
         (spec.name, window_start),
     )
+    return target
 
 
 def _insert_quarantined(
@@ -124,13 +138,12 @@ def _load_parsed(
     objects = [(f"s3://{store.raw_bucket}/{key}", store.get(store.raw_bucket, key)) for key in keys]
     result = spec.parse(objects, window_start)
     loaded_at = ledger.utcnow()
+    _prepare_window(spec, window_start)
     with connect() as connection:
-        _replace_window(connection, spec, window_start)
-        loaded = connection.insert_rows(
-            spec.raw_table, spec.raw_columns, [(*row, loaded_at) for row in result.rows]
-        )
+        target = _replace_window(connection, spec, window_start)
+        loaded = connection.insert_rows(target, spec.raw_columns, [(*row, loaded_at) for row in result.rows])
         _insert_quarantined(connection, spec, window_start, result.quarantined, loaded_at)
-        connection.refresh_statistics(spec.raw_table)
+        connection.refresh_statistics(target)
     return loaded, result.quarantined, result.records_in
 
 
@@ -143,22 +156,25 @@ def _load_staged(
         (f"s3://{store.raw_bucket}/{key}", store.get_file(store.raw_bucket, key, scratch / f"object-{n}.gz"))
         for n, key in enumerate(keys)
     ]
+    _prepare_window(spec, window_start)
     with connect() as connection:
-        _replace_window(connection, spec, window_start)
+        raw_relation = _replace_window(connection, spec, window_start)
         if connection.kind == "duckdb":
             stage_db = bulk.limit_memory(connection.raw)
         else:
             stage_db = bulk.connect_stage(scratch)
         try:
             loaded_at = ledger.utcnow()
-            target = bulk.RawTarget(connection, spec.raw_table, loaded_at, scratch)
+            # A window's own partition was truncated above: PostgreSQL may copy into it directly.
+            fresh = raw_relation != spec.raw_table
+            target = bulk.RawTarget(connection, raw_relation, loaded_at, scratch, fresh)
             try:
                 staged = spec.stage(stage_db, files, window_start, target)
                 target.flush()
             finally:
                 target.close()
             _insert_quarantined(connection, spec, window_start, staged.quarantined, loaded_at)
-            connection.refresh_statistics(spec.raw_table)
+            connection.refresh_statistics(raw_relation)
         finally:
             if stage_db is not connection.raw:
                 stage_db.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from de_sandbox.settings import Settings
-from de_sandbox.warehouse import WarehouseConnection, postgres_connection
+from de_sandbox.warehouse import WarehouseConnection, listed_tables_filter, postgres_connection
 
 MAX_PAGE_ROWS = 1000
 QUERY_TIMEOUT_S = 10.0
@@ -146,6 +146,7 @@ def list_tables(connection: WarehouseConnection) -> list[TableInfo]:
     found = connection.execute(
         "select table_schema, table_name, table_type from information_schema.tables"
         f" where table_schema not in ({', '.join('?' for _ in SYSTEM_SCHEMAS)})"
+        f"{listed_tables_filter(connection.kind)}"
         " order by table_schema, table_name",
         SYSTEM_SCHEMAS,
     )
@@ -160,14 +161,22 @@ def list_tables(connection: WarehouseConnection) -> list[TableInfo]:
 def row_count(connection: WarehouseConnection, schema: str, name: str) -> int:
     """count(*) (DuckDB answers it from metadata); a large Postgres table gives the planner's estimate."""
     if connection.kind == "postgres":
-        estimate = connection.scalar(
-            "select c.reltuples::bigint from pg_class c join pg_namespace n on n.oid = c.relnamespace"
-            " where n.nspname = ? and c.relname = ?",
-            (schema, name),
-        )
+        estimate = estimated_rows(connection, schema, name)
         if estimate is not None and estimate >= EXACT_COUNT_BELOW:
-            return int(estimate)
+            return estimate
     return int(connection.scalar(f"select count(*) from {quote(schema)}.{quote(name)}"))
+
+
+def estimated_rows(connection: WarehouseConnection, schema: str, name: str) -> int | None:
+    """PostgreSQL's estimate of a table's rows (-1: never analyzed); for a table partitioned by window, the
+    sum of its partitions' estimates, each made by the load that filled it."""
+    estimate = connection.scalar(
+        "select case when c.relkind = 'p' then (select coalesce(sum(greatest(p.reltuples, 0)), 0) from pg_inherits i"
+        " join pg_class p on p.oid = i.inhrelid where i.inhparent = c.oid) else c.reltuples end::bigint"
+        " from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = ? and c.relname = ?",
+        (schema, name),
+    )
+    return None if estimate is None else int(estimate)
 
 
 def quote(identifier: str) -> str:

@@ -49,6 +49,74 @@ def test_window_twice_on_postgres_gives_identical_counts(postgres_warehouse, tmp
     ]
 
 
+def _partitions(connection) -> list[tuple[str, str]]:
+    return connection.execute(
+        "select c.relname, pg_get_expr(c.relpartbound, c.oid) from pg_inherits i"
+        " join pg_class c on c.oid = i.inhrelid where i.inhparent = to_regclass(?) order by 1",
+        (SPEC.raw_table,),
+    )
+
+
+def test_each_window_has_its_own_partition_and_a_rerun_truncates_it(postgres_warehouse):
+    # A re-run truncates the window's partition: no dead rows left behind, the other window untouched.
+    from de_sandbox.portal.catalog import estimated_rows, list_tables
+    from de_sandbox.warehouse import connect
+
+    for start in (HOUR, NEXT, HOUR):
+        end = start + timedelta(hours=1)
+        load(SPEC, start, end, extract(SPEC, start, end, "part"), "part")
+
+    with connect() as connection:
+        partitions = _partitions(connection)
+        counts = connection.execute(
+            f"select window_start, count(*) from {SPEC.raw_table} group by 1 order by 1"
+        )
+        dead = connection.execute(
+            "select relname, n_live_tup, n_dead_tup from pg_stat_user_tables where relname like ?",
+            ("wikipedia_pageviews__w%",),
+        )
+        listed = [(t.schema, t.name) for t in list_tables(connection) if t.schema == "raw"]
+        estimate = estimated_rows(connection, "raw", "wikipedia_pageviews")
+        # The rows were copied straight into the partition with the window, file and load time as the columns'
+        # defaults for that copy only.
+        defaults = connection.execute(
+            "select column_name, column_default from information_schema.columns"
+            " where table_schema = 'raw' and table_name like ? and column_default is not null",
+            ("wikipedia_pageviews%",),
+        )
+        lineage = connection.execute(
+            f"select window_start, count(distinct source_file), count(distinct loaded_at) from {SPEC.raw_table}"
+            " where source_file like ? group by 1 order by 1",
+            ("s3://%",),
+        )
+    assert partitions == [
+        ("wikipedia_pageviews__w20260101090000", "FOR VALUES IN ('2026-01-01 09:00:00')"),
+        ("wikipedia_pageviews__w20260101100000", "FOR VALUES IN ('2026-01-01 10:00:00')"),
+    ]
+    assert counts == [(HOUR, 300), (NEXT, 300)]
+    assert sorted(n for _, n, _ in dead) == [300, 300] and all(n == 0 for _, _, n in dead), dead
+    # The catalog shows the table once, not its partitions.
+    assert listed == [("raw", "wikipedia_pageviews")]
+    # A large table's row count in the portal is this estimate: the partitions' own, made by their loads.
+    assert estimate == 600
+    assert defaults == []
+    assert lineage == [(HOUR, 1, 1), (NEXT, 1, 1)]
+
+
+def test_a_raw_table_from_before_partitioning_still_replaces_its_window(postgres_warehouse):
+    # A warehouse kept from an older sandbox has a plain raw table: its windows are deleted and reloaded.
+    from de_sandbox.warehouse import connect
+
+    with connect() as connection:
+        connection.execute("create schema if not exists raw")
+        connection.execute(SPEC.raw_ddl)
+    for _ in range(2):
+        load(SPEC, HOUR, NEXT, extract(SPEC, HOUR, NEXT, "plain"), "plain")
+    with connect() as connection:
+        assert _partitions(connection) == []
+        assert connection.scalar(f"select count(*) from {SPEC.raw_table}") == 300
+
+
 def test_dbt_s_unique_test_on_postgres_fails_with_dbt_s_own_failing_rows(postgres_warehouse, tmp_path):
     # dbt/macros/test_unique.sql replaces dbt's query on PostgreSQL: the same failing rows, found faster.
     from de_sandbox.warehouse import connect
@@ -86,13 +154,15 @@ def test_dbt_s_unique_test_on_postgres_fails_with_dbt_s_own_failing_rows(postgre
 
 def test_a_new_window_is_planned_at_its_real_size(postgres_warehouse):
     # Autovacuum is kept out of it: the statistics the planner sees for the new window are the load's own.
-    from de_sandbox.warehouse import connect
+    from de_sandbox.warehouse import connect, window_partition
 
     for start in (HOUR, NEXT):
         end = start + timedelta(hours=1)
         load(SPEC, start, end, extract(SPEC, start, end, "plan"), "plan")
         with connect() as connection:
-            connection.execute(f"alter table {SPEC.raw_table} set (autovacuum_enabled = false)")
+            connection.execute(
+                f"alter table {window_partition(SPEC.raw_table, start)} set (autovacuum_enabled = false)"
+            )
     with connect() as connection:
         ((plan,),) = connection.execute(
             f"explain (format json) select * from {SPEC.raw_table} where window_start >= %s and window_start < %s",
