@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -145,22 +145,50 @@ def warehouse_env(kind: str, work: Path) -> Iterator[dict[str, str]]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def bench(rows: int, kind: str, runs: int) -> dict:
+def bench(rows: int, kinds: tuple[str, ...], runs: int) -> dict[str, dict]:
+    """The hour `runs` times on each warehouse of `kinds`; with both, their runs alternate (DuckDB's first run,
+    PostgreSQL's first run, ...), so that a slow spell of the machine falls on both alike."""
     source = synthetic_source(rows)
     dump = source / pageviews.relative_path(HOUR)
     bad = sum(pageviews.synthetic_bad_lines(rows).values())
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch, ExitStack() as stack:
         work = Path(scratch)
         run_child(_WARM_UP, ["warm-up"], dict(os.environ))
         floor = run_child(_FLOOR_CHILD, [str(dump), str(work / "floor.duckdb")], dict(os.environ))
-        results = []
-        with warehouse_env(kind, work) as env:
-            env["PAGEVIEWS_SOURCE"] = str(source)
-            for _ in range(runs):
-                results.append(
-                    {phase: run_child(_PHASE_CHILD, [phase, HOUR.isoformat()], env) for phase in PHASES}
+        envs = {}
+        for kind in kinds:
+            (work / kind).mkdir()
+            envs[kind] = {
+                **stack.enter_context(warehouse_env(kind, work / kind)),
+                "PAGEVIEWS_SOURCE": str(source),
+            }
+        results: dict[str, list] = {kind: [] for kind in kinds}
+        for _ in range(runs):
+            for kind in kinds:
+                results[kind].append(
+                    {
+                        phase: run_child(_PHASE_CHILD, [phase, HOUR.isoformat()], envs[kind])
+                        for phase in PHASES
+                    }
                 )
-    return {"rows": rows, "warehouse": kind, "expected_bad": bad, "floor": floor, "runs": results}
+    return {
+        kind: {"rows": rows, "warehouse": kind, "expected_bad": bad, "floor": floor, "runs": results[kind]}
+        for kind in kinds
+    }
+
+
+def run_total(run: dict) -> float:
+    return sum(run[phase]["seconds"] for phase in PHASES)
+
+
+def ratio_report(duckdb: dict, postgres: dict) -> str:
+    """PostgreSQL's total over DuckDB's, run by run (runs measured side by side)."""
+    lines = ["run   DuckDB s  PostgreSQL s  PostgreSQL/DuckDB"]
+    for number, (duck, pg) in enumerate(zip(duckdb["runs"], postgres["runs"], strict=True), start=1):
+        lines.append(
+            f"{number:<4}{run_total(duck):>10.2f}{run_total(pg):>14.2f}{run_total(pg) / run_total(duck):>19.2f}"
+        )
+    return "\n".join(lines)
 
 
 def check_counts(figures: dict) -> list[str]:
@@ -194,7 +222,7 @@ def report(figures: dict) -> str:
                 f"{f'run {number} {phase}':<22}{m['seconds']:>10.2f}{m['wall_seconds']:>10.2f}"
                 f"{m['peak_rss_mb']:>13.0f}"
             )
-        total = sum(run[phase]["seconds"] for phase in PHASES)
+        total = run_total(run)
         peak = max(run[phase]["peak_rss_mb"] for phase in PHASES)
         lines.append(f"{f'run {number} total':<22}{total:>10.2f}{'':>10}{peak:>13.0f}")
         lines.append(
@@ -205,12 +233,17 @@ def report(figures: dict) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    figures = bench(args.rows, args.warehouse, args.runs)
-    print(report(figures))
-    out = CACHE_DIR / f"figures-{args.warehouse}-{args.rows}.json"
-    out.write_text(json.dumps(figures, indent=2, default=str) + "\n")
-    print(f"[bench-ingest] figures written to {out}")
-    problems = check_counts(figures)
+    kinds = ("duckdb", "postgres") if args.warehouse == "both" else (args.warehouse,)
+    by_kind = bench(args.rows, kinds, args.runs)
+    problems = []
+    for kind, figures in by_kind.items():
+        print(report(figures))
+        out = CACHE_DIR / f"figures-{kind}-{args.rows}.json"
+        out.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+        print(f"[bench-ingest] figures written to {out}")
+        problems += [f"{kind} {problem}" for problem in check_counts(figures)]
+    if len(kinds) == 2:
+        print(ratio_report(by_kind["duckdb"], by_kind["postgres"]))
     for problem in problems:
         print(f"[bench-ingest] COUNT MISMATCH {problem}", file=sys.stderr)
     return 1 if problems else 0
@@ -221,6 +254,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bench-ingest", help="one synthetic pageview hour of real size end to end, per phase time and RSS"
     )
     parser.add_argument("--rows", type=int, default=6_000_000, help="lines in the synthetic hour")
-    parser.add_argument("--warehouse", choices=("duckdb", "postgres"), default="duckdb")
+    parser.add_argument(
+        "--warehouse",
+        choices=("duckdb", "postgres", "both"),
+        default="duckdb",
+        help="both: the two warehouses' runs alternate, and PostgreSQL/DuckDB is reported run by run",
+    )
     parser.add_argument("--runs", type=int, default=1, help="runs of the same hour (re-runs replace it)")
     parser.set_defaults(func=_run)
