@@ -41,7 +41,8 @@ def window_partition(table: str, window: datetime) -> str:
     schema, name = table.split(".")
     suffix = f"__w{window:%Y%m%d%H%M%S}"
     if len(name) + len(suffix) > MAX_IDENTIFIER:
-        name = f"{name[:40]}_{hashlib.md5(name.encode()).hexdigest()[:8]}"
+        digest = hashlib.md5(name.encode()).hexdigest()[:8]
+        name = f"{name[: MAX_IDENTIFIER - len(suffix) - len(digest) - 1]}_{digest}"
     return f"{schema}.{name}{suffix}"
 
 

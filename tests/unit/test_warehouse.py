@@ -1,5 +1,5 @@
 """The DuckDB writer lock: one writer at a time across processes, waiting (and saying so) while another holds it;
-releasing the file dbt-duckdb holds in-process."""
+releasing the file dbt-duckdb holds in-process; the name of a window's PostgreSQL partition."""
 
 from __future__ import annotations
 
@@ -99,3 +99,17 @@ def test_release_closes_dbt_s_file_and_imports_no_dbt_where_none_ran(tmp_path):
         "another process writes while dbt holds the file: False",
         "and after the release: True",
     ], probe.stdout
+
+
+def test_a_window_partition_name_fits_postgresql_and_keeps_the_window_whole():
+    from datetime import datetime
+
+    from de_sandbox.warehouse import MAX_IDENTIFIER, window_partition
+
+    window = datetime(2026, 1, 1, 10, 5)
+    assert window_partition("raw.wikipedia_pageviews", window) == "raw.wikipedia_pageviews__w20260101100500"
+    # Long names are cut and told apart by a hash; the window's stamp is never cut (5-minute windows would clash).
+    long_a, long_b = "raw." + "a" * 60 + "_one", "raw." + "a" * 60 + "_two"
+    names = {window_partition(table, window).split(".")[1] for table in (long_a, long_b)}
+    assert len(names) == 2
+    assert all(len(name) == MAX_IDENTIFIER and name.endswith("__w20260101100500") for name in names)
