@@ -98,9 +98,12 @@ def _warehouse_facts(platform) -> tuple[dict, list[tuple], dict]:
     from de_sandbox.warehouse import connect
 
     with connect(platform.settings) as connection:
+        # A raw table's partitions (one per window) belong to it: the portal lists the table, not them.
         tables = connection.execute(
-            "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'"
-            " and table_schema not in ('information_schema', 'pg_catalog')"
+            "select table_schema, table_name from information_schema.tables t where table_type = 'BASE TABLE'"
+            " and table_schema not in ('information_schema', 'pg_catalog') and not exists (select 1 from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace"
+            " where n.nspname = t.table_schema and c.relname = t.table_name and c.relispartition)"
         )
         counts = {f"{s}.{n}": connection.scalar(f'select count(*) from "{s}"."{n}"') for s, n in tables}
         phases = connection.execute(
