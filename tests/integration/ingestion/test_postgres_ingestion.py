@@ -59,7 +59,9 @@ def _partitions(connection) -> list[tuple[str, str]]:
 
 def test_each_window_has_its_own_partition_and_a_rerun_truncates_it(postgres_warehouse):
     # A re-run truncates the window's partition: no dead rows left behind, the other window untouched.
+    from de_sandbox.embedded.report import warehouse_tables
     from de_sandbox.portal.catalog import estimated_rows, list_tables
+    from de_sandbox.settings import get_settings
     from de_sandbox.warehouse import connect
 
     for start in (HOUR, NEXT, HOUR):
@@ -97,6 +99,9 @@ def test_each_window_has_its_own_partition_and_a_rerun_truncates_it(postgres_war
     assert sorted(n for _, n, _ in dead) == [300, 300] and all(n == 0 for _, _, n in dead), dead
     # The catalog shows the table once, not its partitions.
     assert listed == [("raw", "wikipedia_pageviews")]
+    # So does the run summary's table of the warehouse (make run / make demo), with the exact count.
+    reported = [(s, t, n) for s, t, n in warehouse_tables(get_settings()) if s == "raw"]
+    assert reported == [("raw", "wikipedia_pageviews", 600)]
     # A large table's row count in the portal is this estimate: the partitions' own, made by their loads.
     assert estimate == 600
     assert defaults == []
