@@ -124,9 +124,12 @@ select
     case when not plain then line end as odd_line
 from checked"""
 _BLOCK_SIDE_SQL = (
-    # An inner join builds its hash table on the block, not on the file's keys so far.
+    # An inner join builds its hash table on the block, not on the file's keys so far. The held rows' keys count
+    # as seen too: a key repeated within a block has no row in the raw table yet, and its later rows are held.
     """create or replace temp table pv_block_held as
-    select block.record_no from pv_keys as seen inner join pv_block as block on seen.key_hash = block.key_hash
+    select block.record_no
+    from (select key_hash from pv_keys union all select key_hash from pv_held) as seen
+    inner join pv_block as block on seen.key_hash = block.key_hash
     union all
     select record_no from pv_block
     where key_hash in (

@@ -103,6 +103,22 @@ def test_duplicates_in_later_blocks_are_judged_on_the_key_and_keep_their_raw_tex
     assert result.records_in == len(result.rows) + len(result.quarantined)
 
 
+def test_a_key_repeated_in_one_block_stays_held_in_later_blocks(monkeypatch):
+    """Both rows of a key repeated within a block are held back: a row of that key in a later block is held too
+    and judged against the first, never loaded beside it."""
+    from de_sandbox.ingestion import bulk
+
+    monkeypatch.setattr(bulk, "BLOCK_BYTES", 40)
+    monkeypatch.setattr(bulk, "READ_BYTES", 16)
+    lines = [b"en A 1 0\n", b"en A 2 0\n"] + [f"ja P{n} {n} 0\n".encode() for n in range(20)] + [b"en A 3 0\n"]
+    result = parse_lines(*lines)
+    assert [(q.record_no, q.raw_record, q.reason) for q in result.quarantined] == [
+        (2, "en A 2 0", "duplicate of record 1 (same domain_code and page_title)"),
+        (23, "en A 3 0", "duplicate of record 1 (same domain_code and page_title)"),
+    ]
+    assert [r[6] for r in result.rows] == [1, *range(3, 23)]
+
+
 def test_non_numeric_counts_are_quarantined():
     result = parse_lines(b"en Main_Page many 0\n", b"en Oslo 3 -1\n")
     assert [q.reason for q in result.quarantined] == [
