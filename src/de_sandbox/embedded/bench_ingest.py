@@ -58,20 +58,23 @@ rss = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, re
 print(json.dumps({"seconds": elapsed, "peak_rss_mb": rss / 1024, "result": result}, default=str))
 """
 
+# Timed like a load: from opening the database file to closing it, the table written to disk.
 _FLOOR_CHILD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 import duckdb
 source, database = sys.argv[1], sys.argv[2]
-connection = duckdb.connect(database)
 started = time.perf_counter()
+connection = duckdb.connect(database)
 connection.execute(
-    "create table pageviews as select * from read_csv(?, delim = ' ', quote = '', escape = '', header = false,"
-    " ignore_errors = true, columns = {'domain_code': 'VARCHAR', 'page_title': 'VARCHAR',"
+    "create or replace table pageviews as select * from read_csv(?, delim = ' ', quote = '', escape = '',"
+    " header = false, ignore_errors = true, columns = {'domain_code': 'VARCHAR', 'page_title': 'VARCHAR',"
     " 'count_views': 'BIGINT', 'total_response_size': 'BIGINT'})",
     (source,),
 )
 rows = connection.execute("select count(*) from pageviews").fetchone()[0]
+connection.close()
 elapsed = time.perf_counter() - started
+os.remove(database)
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"seconds": elapsed, "peak_rss_mb": rss / 1024, "result": rows}))
 """
@@ -147,14 +150,18 @@ def warehouse_env(kind: str, work: Path) -> Iterator[dict[str, str]]:
 
 def bench(rows: int, kinds: tuple[str, ...], runs: int) -> dict[str, dict]:
     """The hour `runs` times on each warehouse of `kinds`; with both, their runs alternate (DuckDB's first run,
-    PostgreSQL's first run, ...), so that a slow spell of the machine falls on both alike."""
+    PostgreSQL's first run, ...), so that a slow spell of the machine falls on both alike. The floor is measured
+    again right before each run: the same run's load is compared with it."""
     source = synthetic_source(rows)
     dump = source / pageviews.relative_path(HOUR)
     bad = sum(pageviews.synthetic_bad_lines(rows).values())
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch, ExitStack() as stack:
         work = Path(scratch)
         run_child(_WARM_UP, ["warm-up"], dict(os.environ))
-        floor = run_child(_FLOOR_CHILD, [str(dump), str(work / "floor.duckdb")], dict(os.environ))
+
+        def floor() -> dict:
+            return run_child(_FLOOR_CHILD, [str(dump), str(work / "floor.duckdb")], dict(os.environ))
+
         envs = {}
         for kind in kinds:
             (work / kind).mkdir()
@@ -165,16 +172,11 @@ def bench(rows: int, kinds: tuple[str, ...], runs: int) -> dict[str, dict]:
         results: dict[str, list] = {kind: [] for kind in kinds}
         for _ in range(runs):
             for kind in kinds:
-                results[kind].append(
-                    {
-                        phase: run_child(_PHASE_CHILD, [phase, HOUR.isoformat()], envs[kind])
-                        for phase in PHASES
-                    }
-                )
-    return {
-        kind: {"rows": rows, "warehouse": kind, "expected_bad": bad, "floor": floor, "runs": results[kind]}
-        for kind in kinds
-    }
+                run = {"floor": floor()}
+                for phase in PHASES:
+                    run[phase] = run_child(_PHASE_CHILD, [phase, HOUR.isoformat()], envs[kind])
+                results[kind].append(run)
+    return {kind: {"rows": rows, "warehouse": kind, "expected_bad": bad, "runs": results[kind]} for kind in kinds}
 
 
 def run_total(run: dict) -> float:
@@ -208,14 +210,16 @@ def check_counts(figures: dict) -> list[str]:
 
 
 def report(figures: dict) -> str:
-    floor = figures["floor"]
     lines = [
         f"bench-ingest: {figures['rows']:,} lines ({figures['expected_bad']} bad) on {figures['warehouse']}",
         f"{'phase':<22}{'seconds':>10}{'wall s':>10}{'peak RSS MB':>13}",
-        f"{'floor: read_csv':<22}{floor['seconds']:>10.2f}{floor['wall_seconds']:>10.2f}"
-        f"{floor['peak_rss_mb']:>13.0f}",
     ]
     for number, run in enumerate(figures["runs"], start=1):
+        floor = run["floor"]
+        lines.append(
+            f"{f'run {number} floor':<22}{floor['seconds']:>10.2f}{floor['wall_seconds']:>10.2f}"
+            f"{floor['peak_rss_mb']:>13.0f}   DuckDB read_csv into a table, measured just before this run"
+        )
         for phase in PHASES:
             m = run[phase]
             lines.append(
