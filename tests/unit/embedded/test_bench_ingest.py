@@ -22,7 +22,7 @@ def test_the_ratio_is_postgres_total_over_duckdb_total_run_by_run():
 
 def test_each_run_s_load_is_compared_with_the_floor_measured_before_it():
     def measured(seconds: float) -> dict:
-        return {"seconds": seconds, "wall_seconds": seconds + 0.3, "peak_rss_mb": 100.0, "result": None}
+        return {"seconds": seconds, "wall_seconds": seconds + 0.3, "peak_rss_mb": 100.0, "statement_seconds": 1.0, "result": None}
 
     runs = []
     for floor, load in ((2.5, 5.0), (4.0, 6.0)):
