@@ -150,35 +150,44 @@ def warehouse_env(kind: str, work: Path) -> Iterator[dict[str, str]]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def bench(rows: int, kinds: tuple[str, ...], runs: int) -> dict[str, dict]:
-    """The hour `runs` times on each warehouse of `kinds`; with both, their runs alternate (DuckDB's first run,
-    PostgreSQL's first run, ...), so that a slow spell of the machine falls on both alike. The floor is measured
-    again right before each run: the same run's load is compared with it."""
-    source = synthetic_source(rows)
-    dump = source / pageviews.relative_path(HOUR)
-    bad = sum(pageviews.synthetic_bad_lines(rows).values())
+def bench(sizes: tuple[int, ...], kinds: tuple[str, ...], runs: int) -> dict[tuple[str, int], dict]:
+    """The hour of each size `runs` times on each warehouse of `kinds`, one warehouse per size and kind. Within
+    a run the sizes and warehouses take turns (1M on DuckDB, 1M on PostgreSQL, 6M on DuckDB, ...), so that a
+    slow spell of the machine falls on all alike. The floor is measured again right before each run: the same
+    run's load is compared with it."""
+    sources = {rows: synthetic_source(rows) for rows in sizes}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch, ExitStack() as stack:
         work = Path(scratch)
         run_child(_WARM_UP, ["warm-up"], dict(os.environ))
 
-        def floor() -> dict:
+        def floor(rows: int) -> dict:
+            dump = sources[rows] / pageviews.relative_path(HOUR)
             return run_child(_FLOOR_CHILD, [str(dump), str(work / "floor.duckdb")], dict(os.environ))
 
         envs = {}
-        for kind in kinds:
-            (work / kind).mkdir()
-            envs[kind] = {
-                **stack.enter_context(warehouse_env(kind, work / kind)),
-                "PAGEVIEWS_SOURCE": str(source),
-            }
-        results: dict[str, list] = {kind: [] for kind in kinds}
-        for _ in range(runs):
+        for rows in sizes:
             for kind in kinds:
-                run = {"floor": floor()}
+                (work / f"{kind}-{rows}").mkdir()
+                envs[kind, rows] = {
+                    **stack.enter_context(warehouse_env(kind, work / f"{kind}-{rows}")),
+                    "PAGEVIEWS_SOURCE": str(sources[rows]),
+                }
+        results: dict[tuple[str, int], list] = {key: [] for key in envs}
+        for _ in range(runs):
+            for key, env in envs.items():
+                run = {"floor": floor(key[1])}
                 for phase in PHASES:
-                    run[phase] = run_child(_PHASE_CHILD, [phase, HOUR.isoformat()], envs[kind])
-                results[kind].append(run)
-    return {kind: {"rows": rows, "warehouse": kind, "expected_bad": bad, "runs": results[kind]} for kind in kinds}
+                    run[phase] = run_child(_PHASE_CHILD, [phase, HOUR.isoformat()], env)
+                results[key].append(run)
+    return {
+        (kind, rows): {
+            "rows": rows,
+            "warehouse": kind,
+            "expected_bad": sum(pageviews.synthetic_bad_lines(rows).values()),
+            "runs": results[kind, rows],
+        }
+        for kind, rows in envs
+    }
 
 
 def run_total(run: dict) -> float:
@@ -187,11 +196,21 @@ def run_total(run: dict) -> float:
 
 def ratio_report(duckdb: dict, postgres: dict) -> str:
     """PostgreSQL's total over DuckDB's, run by run (runs measured side by side)."""
-    lines = ["run   DuckDB s  PostgreSQL s  PostgreSQL/DuckDB"]
+    lines = [f"{duckdb['rows']:,} lines", "run   DuckDB s  PostgreSQL s  PostgreSQL/DuckDB"]
     for number, (duck, pg) in enumerate(zip(duckdb["runs"], postgres["runs"], strict=True), start=1):
         lines.append(
             f"{number:<4}{run_total(duck):>10.2f}{run_total(pg):>14.2f}{run_total(pg) / run_total(duck):>19.2f}"
         )
+    return "\n".join(lines)
+
+
+def scale_report(small: dict, large: dict) -> str:
+    """The larger hour's total and load over the smaller one's, run by run (runs measured side by side)."""
+    label = f"{large['rows']:,} / {small['rows']:,} lines on {small['warehouse']}"
+    lines = [label, "run   small s  large s  total ratio  load ratio"]
+    for number, (a, b) in enumerate(zip(small["runs"], large["runs"], strict=True), start=1):
+        ratio, load = run_total(b) / run_total(a), b["load"]["seconds"] / a["load"]["seconds"]
+        lines.append(f"{number:<4}{run_total(a):>9.2f}{run_total(b):>9.2f}{ratio:>13.2f}{load:>12.2f}")
     return "\n".join(lines)
 
 
@@ -241,26 +260,48 @@ def report(figures: dict) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     kinds = ("duckdb", "postgres") if args.warehouse == "both" else (args.warehouse,)
-    by_kind = bench(args.rows, kinds, args.runs)
+    figures = bench(args.rows, kinds, args.runs)
     problems = []
-    for kind, figures in by_kind.items():
-        print(report(figures))
-        out = CACHE_DIR / f"figures-{kind}-{args.rows}.json"
-        out.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    for (kind, rows), measured in figures.items():
+        print(report(measured))
+        out = CACHE_DIR / f"figures-{kind}-{rows}.json"
+        out.write_text(json.dumps(measured, indent=2, default=str) + "\n")
         print(f"[bench-ingest] figures written to {out}")
-        problems += [f"{kind} {problem}" for problem in check_counts(figures)]
-    if len(kinds) == 2:
-        print(ratio_report(by_kind["duckdb"], by_kind["postgres"]))
+        problems += [f"{kind} {rows:,} lines {problem}" for problem in check_counts(measured)]
+    for rows in args.rows:
+        if len(kinds) == 2:
+            print(ratio_report(figures["duckdb", rows], figures["postgres", rows]))
+    for kind in kinds:
+        for small, large in zip(args.rows, args.rows[1:], strict=False):
+            print(scale_report(figures[kind, small], figures[kind, large]))
     for problem in problems:
         print(f"[bench-ingest] COUNT MISMATCH {problem}", file=sys.stderr)
     return 1 if problems else 0
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    """`6000000` or `1000000,6000000`: line counts, each a positive integer, in increasing order."""
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected line counts like 6000000 or 1000000,6000000, got {text!r}"
+        ) from None
+    if min(sizes) < 1 or list(sizes) != sorted(set(sizes)):
+        raise argparse.ArgumentTypeError(f"line counts must be positive and increasing, got {text!r}")
+    return sizes
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench-ingest", help="one synthetic pageview hour of real size end to end, per phase time and RSS"
     )
-    parser.add_argument("--rows", type=int, default=6_000_000, help="lines in the synthetic hour")
+    parser.add_argument(
+        "--rows",
+        type=_sizes,
+        default=(6_000_000,),
+        help="lines in the synthetic hour; several (1000000,6000000) run side by side and report their ratio",
+    )
     parser.add_argument(
         "--warehouse",
         choices=("duckdb", "postgres", "both"),

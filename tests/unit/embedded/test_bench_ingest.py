@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from de_sandbox.embedded.bench_ingest import PHASES, ratio_report, report, run_total
+import argparse
+
+import pytest
+
+from de_sandbox.embedded.bench_ingest import PHASES, _sizes, ratio_report, report, run_total, scale_report
 
 
 def _run(seconds: float) -> dict:
@@ -10,19 +14,45 @@ def _run(seconds: float) -> dict:
 
 
 def test_the_ratio_is_postgres_total_over_duckdb_total_run_by_run():
-    duckdb = {"runs": [_run(40.0), _run(36.0)]}
-    postgres = {"runs": [_run(66.0), _run(90.0)]}
+    duckdb = {"rows": 6_000_000, "runs": [_run(40.0), _run(36.0)]}
+    postgres = {"rows": 6_000_000, "runs": [_run(66.0), _run(90.0)]}
 
     lines = ratio_report(duckdb, postgres).splitlines()
 
     assert run_total(postgres["runs"][1]) == 90.0
-    assert lines[1].split() == ["1", "40.00", "66.00", "1.65"]
-    assert lines[2].split() == ["2", "36.00", "90.00", "2.50"]
+    assert lines[0] == "6,000,000 lines"
+    assert lines[2].split() == ["1", "40.00", "66.00", "1.65"]
+    assert lines[3].split() == ["2", "36.00", "90.00", "2.50"]
+
+
+def test_the_scale_ratio_is_the_larger_hour_over_the_smaller_run_by_run():
+    small = {"rows": 1_000_000, "warehouse": "duckdb", "runs": [_run(12.0), _run(10.0)]}
+    large = {"rows": 6_000_000, "warehouse": "duckdb", "runs": [_run(30.0), _run(30.0)]}
+
+    lines = scale_report(small, large).splitlines()
+
+    assert lines[0] == "6,000,000 / 1,000,000 lines on duckdb"
+    assert lines[2].split() == ["1", "12.00", "30.00", "2.50", "2.50"]
+    assert lines[3].split() == ["2", "10.00", "30.00", "3.00", "3.00"]
+
+
+def test_sizes_are_positive_increasing_line_counts():
+    assert _sizes("6000000") == (6_000_000,)
+    assert _sizes("1_000_000,6000000") == (1_000_000, 6_000_000)
+    for bad in ("6e6", "", "6000000,1000000", "0", "5,5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            _sizes(bad)
 
 
 def test_each_run_s_load_is_compared_with_the_floor_measured_before_it():
     def measured(seconds: float) -> dict:
-        return {"seconds": seconds, "wall_seconds": seconds + 0.3, "peak_rss_mb": 100.0, "statement_seconds": 1.0, "result": None}
+        return {
+            "seconds": seconds,
+            "wall_seconds": seconds + 0.3,
+            "peak_rss_mb": 100.0,
+            "statement_seconds": 1.0,
+            "result": None,
+        }
 
     runs = []
     for floor, load in ((2.5, 5.0), (4.0, 6.0)):

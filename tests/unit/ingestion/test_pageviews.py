@@ -110,7 +110,9 @@ def test_a_key_repeated_in_one_block_stays_held_in_later_blocks(monkeypatch):
 
     monkeypatch.setattr(bulk, "BLOCK_BYTES", 40)
     monkeypatch.setattr(bulk, "READ_BYTES", 16)
-    lines = [b"en A 1 0\n", b"en A 2 0\n"] + [f"ja P{n} {n} 0\n".encode() for n in range(20)] + [b"en A 3 0\n"]
+    lines = (
+        [b"en A 1 0\n", b"en A 2 0\n"] + [f"ja P{n} {n} 0\n".encode() for n in range(20)] + [b"en A 3 0\n"]
+    )
     result = parse_lines(*lines)
     assert [(q.record_no, q.raw_record, q.reason) for q in result.quarantined] == [
         (2, "en A 2 0", "duplicate of record 1 (same domain_code and page_title)"),
