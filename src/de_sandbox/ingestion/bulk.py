@@ -21,7 +21,7 @@ from typing import Any
 
 from isal import isal_zlib
 
-from de_sandbox.ingestion.records import RAW_RECORD_MAX_CHARS, MalformedSourceError, Quarantined
+from de_sandbox.ingestion.records import MalformedSourceError, Quarantined, shown
 from de_sandbox.warehouse import WarehouseConnection
 
 READ_BYTES = 1 << 20
@@ -160,9 +160,9 @@ def set_aside_invalid_utf8(
             end = len(block) if end < 0 else end
             newlines_before += block.count(b"\n", counted_to, start)
             counted_to = start
-            shown = block[start:end].decode("utf-8", "backslashreplace")[:RAW_RECORD_MAX_CHARS]
+            text = shown(block[start:end].decode("utf-8", "backslashreplace"))
             reason = f"non-UTF-8 bytes at byte {invalid - start}"
-            quarantined.append(Quarantined(source_file, first_record_no + newlines_before, shown, reason))
+            quarantined.append(Quarantined(source_file, first_record_no + newlines_before, text, reason))
             pieces.append(view[position:start])
             position = end
             continue

@@ -51,7 +51,7 @@ def fetch(source: str, hour: datetime, timeout: float = 60.0) -> bytes:
             path.unlink()
 
 
-_FIELD_COUNT, _EMPTY_FIELD, _VIEWS_NOT_INTEGER, _SIZE_NOT_INTEGER, _TOO_LONG = 1, 2, 3, 4, 5
+_FIELD_COUNT, _EMPTY_FIELD, _VIEWS_NOT_INTEGER, _SIZE_NOT_INTEGER, _TOO_LONG, _NUL_BYTE = 1, 2, 3, 4, 5, 6
 # The raw table's column sizes (pipelines/wikipedia_pageviews.yml): longer loads on DuckDB, fails on PostgreSQL.
 MAX_DOMAIN_CODE, MAX_PAGE_TITLE = 100, 1000
 # Per file, the staging connection keeps only the key hashes of the rows sent to the raw table, the rows held
@@ -65,15 +65,15 @@ _SIDE_TABLES_DDL = (
     )""",
     "create or replace temp table pv_bad (record_no bigint, line varchar, problem utinyint)",
 )
-# A plain line (4 fields, no carriage return, counts of at most 18 digits without leading zeros, short enough that
-# no field can exceed its column) is good and can be rebuilt from its typed fields: one regular expression
-# decides it, and only the other lines (a handful in a real hour) pay for the rules one by one.
-_PLAIN_LINE = r"[^ \r\n]+ [^ \r\n]+ (0|[1-9][0-9]{0,17}) (0|[1-9][0-9]{0,17})\n"
+# A plain line (4 fields, no carriage return or NUL, counts of at most 18 digits without leading zeros, short
+# enough that no field can exceed its column) is good and can be rebuilt from its typed fields: one regular
+# expression decides it, and only the other lines (a handful in a real hour) pay for the rules one by one.
+_PLAIN_LINE = r"[^ \r\n\x00]+ [^ \r\n\x00]+ (0|[1-9][0-9]{0,17}) (0|[1-9][0-9]{0,17})\n"
 _PLAIN_MAX_BYTES = min(MAX_DOMAIN_CODE, MAX_PAGE_TITLE)
-# Each staged block gets its lines' first problem, in the order of the rules in the README: field count, empty
-# domain_code or page_title, count_views, total_response_size (ASCII digits only). Lines end in their newline:
-# splitting on spaces leaves it (and any carriage returns before it) on the last field. A line is kept whole
-# only when it cannot be rebuilt from its fields (quarantined, or not plain).
+# Each staged block gets its lines' first problem, in the order of the rules in the README: a NUL byte, field
+# count, empty domain_code or page_title, count_views, total_response_size (ASCII digits only). Lines end in
+# their newline: splitting on spaces leaves it (and any carriage returns before it) on the last field. A line is
+# kept whole only when it cannot be rebuilt from its fields (quarantined, or not plain).
 _DIGITS = "'0123456789'"
 _CHECK_BLOCK_SQL = f"""create or replace temp table pv_block as
 with split as (
@@ -101,6 +101,7 @@ checked as (
         *,
         case
             when plain then null
+            when contains(line, chr(0)) then {_NUL_BYTE}
             when field_count <> {len(FIELDS)} then {_FIELD_COUNT}
             when domain_code = '' or page_title = '' then {_EMPTY_FIELD}
             when length(domain_code) > {MAX_DOMAIN_CODE} or length(page_title) > {MAX_PAGE_TITLE} then {_TOO_LONG}
@@ -159,6 +160,8 @@ _RECORDS_PER_STATEMENT = 10_000
 
 def _reason(line: str, problem: int | None, first_record_no: int | None) -> str:
     fields = line.rstrip("\r").split(" ")
+    if problem == _NUL_BYTE:
+        return f"NUL byte at byte {len(line[: line.index(chr(0))].encode())} (text the raw table cannot hold)"
     if problem == _FIELD_COUNT:
         return f"expected {len(FIELDS)} space-separated fields ({' '.join(FIELDS)}), got {len(fields)}"
     if problem == _EMPTY_FIELD:
@@ -211,9 +214,7 @@ def _resolve_held(
             continue
         line = odd_line if odd_line is not None else f"{domain_code} {page_title} {views} {size}"
         reason = _reason(line, None, first_record_no)
-        duplicates.append(
-            records.Quarantined(source_file, record_no, line[: records.RAW_RECORD_MAX_CHARS], reason)
-        )
+        duplicates.append(records.Quarantined(source_file, record_no, records.shown(line), reason))
     loaded = 0
     if keep:
         connection.execute(
@@ -251,9 +252,7 @@ def stage(
         set_aside_numbers = [q.record_no for q in set_aside]
         for record_no, line, problem in connection.execute(_QUARANTINED_SQL, (set_aside_numbers,)).fetchall():
             reason = _reason(line, problem, None)
-            quarantined.append(
-                records.Quarantined(source_file, record_no, line[: records.RAW_RECORD_MAX_CHARS], reason)
-            )
+            quarantined.append(records.Quarantined(source_file, record_no, records.shown(line), reason))
         staged.quarantined.extend(sorted(quarantined, key=lambda q: q.record_no))
     for table in ("pv_block", "pv_block_held", "pv_keys", "pv_held", "pv_bad", "pv_kept"):
         connection.execute(f"drop table if exists {table}")

@@ -7,6 +7,12 @@ from dataclasses import dataclass, field
 RAW_RECORD_MAX_CHARS = 1000
 
 
+def shown(text: str) -> str:
+    """A quarantined record's raw text as stored: NUL written as `\\x00` (PostgreSQL text cannot hold it), cut to
+    RAW_RECORD_MAX_CHARS."""
+    return text.replace("\x00", "\\x00")[:RAW_RECORD_MAX_CHARS]
+
+
 class MalformedSourceError(ValueError):
     """A whole raw file or response is unusable (truncated, empty, an API error): the phase fails."""
 
@@ -29,7 +35,7 @@ class ParseResult:
 
     def quarantine(self, source_file: str, record_no: int | None, raw: bytes | str, reason: str) -> None:
         text = raw.decode("utf-8", "backslashreplace") if isinstance(raw, bytes) else raw
-        self.quarantined.append(Quarantined(source_file, record_no, text[:RAW_RECORD_MAX_CHARS], reason))
+        self.quarantined.append(Quarantined(source_file, record_no, shown(text), reason))
 
     def extend(self, other: ParseResult) -> None:
         self.rows.extend(other.rows)

@@ -125,6 +125,7 @@ def test_pageview_files_that_cannot_be_read_fail_naming_the_file(ingestion_env, 
     [
         ("wrong field count", b"en Only_Three 5\n", "fields"),
         ("non-UTF-8 bytes", b"en Caf\xe9 5 50\n", "UTF-8"),
+        ("NUL byte", b"en Nul\x00Title 5 50\n", "NUL byte at byte 6"),
         ("negative count", b"en Minus -5 50\n", "count_views"),
         ("non-numeric count", b"en Words many 50\n", "count_views"),
         ("duplicate key", b"en Main_Page 7 70\n", "duplicate"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from ingestion_helpers import run_dbt, use_postgres_warehouse
 
-from de_sandbox.ingestion import ledger
+from de_sandbox.ingestion import ledger, pageviews
 from de_sandbox.ingestion.phases import audit, extract, load
 from de_sandbox.ingestion.sources import pipeline
 from de_sandbox.ingestion.validation import validate
@@ -47,6 +49,32 @@ def test_window_twice_on_postgres_gives_identical_counts(postgres_warehouse, tmp
         for attempt in (1, 2)
         for phase in ("extract", "load", "audit", "validate")
     ]
+
+
+def test_a_nul_byte_is_quarantined_not_a_refused_copy(postgres_warehouse, ingestion_env):
+    """PostgreSQL text cannot hold NUL: COPY refused the whole hour for one such line until it was quarantined
+    (DuckDB loaded it)."""
+    from de_sandbox.warehouse import connect
+
+    path = Path(ingestion_env["PAGEVIEWS_SOURCE"]) / pageviews.relative_path(HOUR)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(b"en Main_Page 10 100\nen Nul\x00Title 5 50\nde Berlin 3 30\n"))
+
+    counts = load(SPEC, HOUR, NEXT, extract(SPEC, HOUR, NEXT, "nul"), "nul")
+
+    with connect() as connection:
+        quarantined = connection.execute(
+            "select record_no, raw_record, reason from ops.quarantine where pipeline = ? and window_start = ?",
+            (SPEC.name, HOUR),
+        )
+        titles = connection.execute(
+            f"select page_title from {SPEC.raw_table} where window_start = ? order by record_no", (HOUR,)
+        )
+    assert counts == {"source": 3, "stage": 2, "quarantined": 1}
+    assert quarantined == [
+        (2, "en Nul\\x00Title 5 50", "NUL byte at byte 6 (text the raw table cannot hold)")
+    ]
+    assert titles == [("Main_Page",), ("Berlin",)]
 
 
 def _partitions(connection) -> list[tuple[str, str]]:

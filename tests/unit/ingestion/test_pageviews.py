@@ -76,6 +76,18 @@ def test_non_utf8_bytes_are_quarantined_escaped():
     assert bad.raw_record == "en Bad\\xff\\xfeTitle 3 0"
 
 
+def test_nul_bytes_are_quarantined_with_the_nul_written_out():
+    """PostgreSQL text cannot hold NUL: such a line is quarantined on both warehouses alike, and the stored raw
+    text (a non-UTF-8 line's too) spells it `\\x00`."""
+    result = parse_lines(b"en A 1 0\n", b"en B\x00x 2 0\n", b"\x00\n", b"fr \xff\x00 1 0\n")
+    assert [(q.record_no, q.raw_record, q.reason) for q in result.quarantined] == [
+        (2, "en B\\x00x 2 0", "NUL byte at byte 4 (text the raw table cannot hold)"),
+        (3, "\\x00", "NUL byte at byte 0 (text the raw table cannot hold)"),
+        (4, "fr \\xff\\x00 1 0", "non-UTF-8 bytes at byte 3"),
+    ]
+    assert [r[6] for r in result.rows] == [1]
+
+
 def test_duplicate_rows_are_quarantined_pointing_at_the_first():
     result = parse_lines(b"en Main_Page 42 0\n", b"de Oslo 1 0\n", b"en Main_Page 42 0\n")
     (duplicate,) = result.quarantined
