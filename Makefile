@@ -44,8 +44,8 @@ bench: install ## DAG vs plain dbt build side by side [BENCH_PROJECT=example|sca
 	$(SANDBOX) bench
 
 ROWS ?= 6000000
-bench-ingest: install ## Time a synthetic pageview hour end to end vs DuckDB read_csv [ROWS=6000000|1000000,6000000] [WAREHOUSE=postgres|both] [RUNS=3]
-	$(SANDBOX) bench-ingest --rows $(or $(ROWS),6000000) --warehouse $(or $(WAREHOUSE),duckdb) --runs $(or $(RUNS),1)
+bench-ingest: install ## Time a synthetic pageview hour end to end vs DuckDB read_csv [ROWS=6000000|1000000,6000000] [WAREHOUSE=postgres|both] [RUNS=3] [HOURS=3]
+	$(SANDBOX) bench-ingest --rows $(or $(ROWS),6000000) --warehouse $(or $(WAREHOUSE),duckdb) --runs $(or $(RUNS),1) --hours $(or $(HOURS),1)
 
 lint: install ## Lint Python (ruff) and SQL (sqlfluff)
 	$(PY) -m ruff check src dags bench tests

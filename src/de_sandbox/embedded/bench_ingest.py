@@ -15,7 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from de_sandbox.ingestion import pageviews
@@ -91,13 +91,19 @@ print("{}")
 """
 
 
-def synthetic_source(rows: int) -> Path:
-    """A source directory in the dumps' layout holding the synthetic hour of `rows` lines (cached)."""
+def synthetic_source(rows: int, hours: int = 1) -> Path:
+    """A source directory in the dumps' layout holding the synthetic hour of `rows` lines (cached), and the same
+    lines as the `hours - 1` hours after it (hard links: the same pages every hour)."""
     source = CACHE_DIR / f"source-{rows}"
     path = source / pageviews.relative_path(HOUR)
     if not path.exists():
         print(f"[bench-ingest] writing a synthetic hour of {rows:,} lines to {path}", flush=True)
         pageviews.write_synthetic_hour(path, rows)
+    for later in range(1, hours):
+        copy = source / pageviews.relative_path(HOUR + timedelta(hours=later))
+        if not copy.exists():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            os.link(path, copy)
     return source
 
 
@@ -150,12 +156,15 @@ def warehouse_env(kind: str, work: Path) -> Iterator[dict[str, str]]:
             shutil.rmtree(root, ignore_errors=True)
 
 
-def bench(sizes: tuple[int, ...], kinds: tuple[str, ...], runs: int) -> dict[tuple[str, int], dict]:
-    """The hour of each size `runs` times on each warehouse of `kinds`, one warehouse per size and kind. Within
-    a run the sizes and warehouses take turns (1M on DuckDB, 1M on PostgreSQL, 6M on DuckDB, ...), so that a
-    slow spell of the machine falls on all alike. The floor is measured again right before each run: the same
-    run's load is compared with it."""
-    sources = {rows: synthetic_source(rows) for rows in sizes}
+def bench(
+    sizes: tuple[int, ...], kinds: tuple[str, ...], runs: int, hours: int = 1
+) -> dict[tuple[str, int], dict]:
+    """The hour of each size `runs` times on each warehouse of `kinds`, one warehouse per size and kind; with
+    `hours`, each run loads that many new hours one after another (a run per hour). Within a run the sizes and
+    warehouses take turns (1M on DuckDB, 1M on PostgreSQL, 6M on DuckDB, ...), so that a slow spell of the
+    machine falls on all alike. The floor is measured again right before each run: the same run's load is
+    compared with it."""
+    sources = {rows: synthetic_source(rows, hours) for rows in sizes}
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch, ExitStack() as stack:
         work = Path(scratch)
         run_child(_WARM_UP, ["warm-up"], dict(os.environ))
@@ -174,11 +183,12 @@ def bench(sizes: tuple[int, ...], kinds: tuple[str, ...], runs: int) -> dict[tup
                 }
         results: dict[tuple[str, int], list] = {key: [] for key in envs}
         for _ in range(runs):
-            for key, env in envs.items():
-                run = {"floor": floor(key[1])}
-                for phase in PHASES:
-                    run[phase] = run_child(_PHASE_CHILD, [phase, HOUR.isoformat()], env)
-                results[key].append(run)
+            for hour in (HOUR + timedelta(hours=later) for later in range(hours)):
+                for key, env in envs.items():
+                    run = {"hour": hour.isoformat(), "floor": floor(key[1])}
+                    for phase in PHASES:
+                        run[phase] = run_child(_PHASE_CHILD, [phase, hour.isoformat()], env)
+                    results[key].append(run)
     return {
         (kind, rows): {
             "rows": rows,
@@ -240,7 +250,7 @@ def report(figures: dict) -> str:
         lines.append(
             f"{f'run {number} floor':<22}{floor['seconds']:>10.2f}{floor['wall_seconds']:>10.2f}"
             f"{floor['peak_rss_mb']:>13.0f}   DuckDB read_csv into a table just before this run"
-            f" (the statement alone {floor['statement_seconds']:.2f} s)"
+            f" (the statement alone {floor['statement_seconds']:.2f} s), then hour {run['hour']}"
         )
         for phase in PHASES:
             m = run[phase]
@@ -260,7 +270,7 @@ def report(figures: dict) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     kinds = ("duckdb", "postgres") if args.warehouse == "both" else (args.warehouse,)
-    figures = bench(args.rows, kinds, args.runs)
+    figures = bench(args.rows, kinds, args.runs, args.hours)
     problems = []
     for (kind, rows), measured in figures.items():
         print(report(measured))
@@ -309,4 +319,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="both: the two warehouses' runs alternate, and PostgreSQL/DuckDB is reported run by run",
     )
     parser.add_argument("--runs", type=int, default=1, help="runs of the same hour (re-runs replace it)")
+    parser.add_argument(
+        "--hours",
+        type=int,
+        default=1,
+        choices=range(1, 25),
+        metavar="1..24",
+        help="new hours one after another in each run (the same lines each hour), a run per hour",
+    )
     parser.set_defaults(func=_run)

@@ -57,7 +57,7 @@ def test_each_run_s_load_is_compared_with_the_floor_measured_before_it():
     runs = []
     for floor, load in ((2.5, 5.0), (4.0, 6.0)):
         run = {phase: measured(1.0) for phase in PHASES}
-        run.update(floor=measured(floor), load=measured(load))
+        run.update(hour="2026-02-01T05:00:00", floor=measured(floor), load=measured(load))
         runs.append(run)
     figures = {"rows": 6_000_000, "expected_bad": 600, "warehouse": "duckdb", "runs": runs}
 
