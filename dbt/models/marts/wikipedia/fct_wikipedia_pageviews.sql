@@ -3,6 +3,7 @@
         materialized='incremental',
         incremental_strategy='delete+insert',
         pre_hook="{{ parallel_scan() }}",
+        post_hook="{{ window_index('pageview_hour') }}",
         unique_key='pageview_hour',
     )
 }}
