@@ -302,6 +302,21 @@ def _sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _between(low: int, high: int):
+    """An argparse type: an integer from `low` to `high`, else a one-line error naming the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected a whole number from {low} to {high}, got {text!r}")
+        return value
+
+    return parse
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "bench-ingest", help="one synthetic pageview hour of real size end to end, per phase time and RSS"
@@ -318,13 +333,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="duckdb",
         help="both: the two warehouses' runs alternate, and PostgreSQL/DuckDB is reported run by run",
     )
-    parser.add_argument("--runs", type=int, default=1, help="runs of the same hour (re-runs replace it)")
+    parser.add_argument(
+        "--runs", type=_between(1, 100), default=1, help="runs of the same hour (re-runs replace it)"
+    )
     parser.add_argument(
         "--hours",
-        type=int,
+        type=_between(1, 24),
         default=1,
-        choices=range(1, 25),
-        metavar="1..24",
         help="new hours one after another in each run (the same lines each hour), a run per hour",
     )
     parser.set_defaults(func=_run)

@@ -6,7 +6,15 @@ import argparse
 
 import pytest
 
-from de_sandbox.embedded.bench_ingest import PHASES, _sizes, ratio_report, report, run_total, scale_report
+from de_sandbox.embedded.bench_ingest import (
+    PHASES,
+    _between,
+    _sizes,
+    ratio_report,
+    report,
+    run_total,
+    scale_report,
+)
 
 
 def _run(seconds: float) -> dict:
@@ -42,6 +50,14 @@ def test_sizes_are_positive_increasing_line_counts():
     for bad in ("6e6", "", "6000000,1000000", "0", "5,5"):
         with pytest.raises(argparse.ArgumentTypeError):
             _sizes(bad)
+
+
+def test_runs_and_hours_are_bounded_whole_numbers():
+    hours = _between(1, 24)
+    assert hours("3") == 3
+    for bad in ("0", "25", "-1", "three", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="from 1 to 24"):
+            hours(bad)
 
 
 def test_each_run_s_load_is_compared_with_the_floor_measured_before_it():
